@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/scimd/scimd/internal/scim/filter"
+)
+
+// Errors returned by every Store implementation. Backends translate their
+// driver's errors into these at the boundary.
+var (
+	// ErrNotFound: the tenant, key or resource does not exist (or, for
+	// resources, was deleted).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a uniqueness constraint (tenant name, userName) would be
+	// violated.
+	ErrConflict = errors.New("already exists")
+)
+
+// FilterError is returned by List methods when a filter or sort attribute
+// cannot be applied (unknown attribute, an operator the attribute's type does
+// not support). Its message is safe to show to the client.
+type FilterError struct{ Msg string }
+
+func (e *FilterError) Error() string { return e.Msg }
+
+// OnDelete values: what a SCIM DELETE does to a user's record.
+const (
+	OnDeleteArchive = "archive" // keep the record, out of SCIM's sight, until purged
+	OnDeletePurge   = "purge"   // destroy it at once
+)
+
+// Tenant is a customer site.
+type Tenant struct {
+	ID      int64
+	Name    string // DNS label: lower-case letters, digits and '-'
+	Created time.Time
+	// ProvisioningActive is the operator's activation of SCIM for the tenant.
+	ProvisioningActive bool
+	// APIKeysEnabled is the tenant's "API Keys" option in General Settings.
+	APIKeysEnabled bool
+	// PasswordSignIn is the tenant's "password sign-in" option; when off,
+	// pushed passwords are neither hashed nor stored.
+	PasswordSignIn bool
+	// OnDelete is OnDeleteArchive or OnDeletePurge.
+	OnDelete string
+}
+
+// Key scopes.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+)
+
+// APIKey is a "User ID and API key" pair. Only a hash of the secret is
+// stored.
+type APIKey struct {
+	ID         string // the public User ID, globally unique, not secret
+	TenantID   int64
+	Name       string
+	Scope      string // ScopeRead or ScopeWrite
+	SecretHash []byte // SHA-256 of the secret
+	CreatedBy  string
+	Created    time.Time
+	Expires    time.Time // zero: never
+	Revoked    time.Time // zero: not revoked
+	LastUsed   time.Time // zero: never used
+}
+
+// User is a stored User resource.
+type User struct {
+	ID       string
+	Version  int64 // starts at 1, incremented by every update; the ETag
+	Created  time.Time
+	Modified time.Time
+	// Attrs holds the canonical attributes: core attributes by their schema
+	// names at the top level, extension attributes in a map under the
+	// extension's URN. It never holds id, meta, schemas or password.
+	Attrs map[string]any
+	// PasswordHash is the encoded argon2id hash of the user's password, or "".
+	PasswordHash string
+}
+
+// Query selects, orders and pages a list of resources.
+type Query struct {
+	Filter filter.Expr // nil: all resources
+	// SortBy is an attribute path (e.g. "userName", "name.familyName",
+	// "meta.created"); "" keeps creation order.
+	SortBy         string
+	SortDescending bool
+	StartIndex     int // 1-based; values below 1 mean 1
+	Count          int // page size; 0 asks only for Total
+}
+
+// UserPage is one page of users and the number that matched in total.
+type UserPage struct {
+	Total int
+	Users []User
+}
+
+// Store is scimd's storage. Every resource method takes the tenant's id
+// first; a resource of one tenant is never visible through another.
+type Store interface {
+	// CreateTenant creates a tenant with default settings (provisioning
+	// inactive, API keys enabled, password sign-in on, onDelete archive).
+	// Returns ErrConflict if the name is taken.
+	CreateTenant(ctx context.Context, name string) (Tenant, error)
+	// Tenant returns the tenant with the given name, or ErrNotFound.
+	Tenant(ctx context.Context, name string) (Tenant, error)
+	// TenantByID returns the tenant with the given id, or ErrNotFound.
+	TenantByID(ctx context.Context, id int64) (Tenant, error)
+	// Tenants lists all tenants by name.
+	Tenants(ctx context.Context) ([]Tenant, error)
+	// UpdateTenant applies fn to the tenant inside a transaction and stores
+	// the result (Name and ID are not changed). Returns ErrNotFound, or fn's
+	// error unchanged.
+	UpdateTenant(ctx context.Context, name string, fn func(*Tenant) error) (Tenant, error)
+
+	// CreateAPIKey stores k. Returns ErrConflict if k.ID exists.
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	// APIKey returns the key with the given public id, whatever its tenant,
+	// or ErrNotFound.
+	APIKey(ctx context.Context, id string) (APIKey, error)
+	// APIKeys lists a tenant's keys, newest first.
+	APIKeys(ctx context.Context, tenantID int64) ([]APIKey, error)
+	// RevokeAPIKey marks a tenant's key revoked at time at. Returns
+	// ErrNotFound if the tenant has no such key.
+	RevokeAPIKey(ctx context.Context, tenantID int64, id string, at time.Time) error
+	// TouchAPIKey records that the key was used at time at.
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	// CreateUser stores a new user; u.ID, Created and Modified are set by
+	// the caller, Version is set to 1. Returns ErrConflict if another live
+	// user of the tenant has the same userName under scim.Fold.
+	CreateUser(ctx context.Context, tenantID int64, u User) (User, error)
+	// User returns a live user, or ErrNotFound.
+	User(ctx context.Context, tenantID int64, id string) (User, error)
+	// UpdateUser reads the user, calls fn with it inside one transaction and
+	// stores what fn left, with Version incremented. fn may set Attrs,
+	// PasswordHash and Modified; it returns an error to abort, which
+	// UpdateUser returns unchanged. Returns ErrNotFound or ErrConflict.
+	UpdateUser(ctx context.Context, tenantID int64, id string, fn func(*User) error) (User, error)
+	// DeleteUser removes a live user from SCIM. With archive the record is
+	// kept (see PurgeUser); otherwise it is destroyed. Returns ErrNotFound.
+	DeleteUser(ctx context.Context, tenantID int64, id string, archive bool) error
+	// PurgeUser destroys a user's record, live or archived. Returns
+	// ErrNotFound if neither exists.
+	PurgeUser(ctx context.Context, tenantID int64, id string) error
+	// ListUsers returns the live users that match q, in a stable order.
+	// Returns a *FilterError for a filter or sort it cannot apply.
+	ListUsers(ctx context.Context, tenantID int64, q Query) (UserPage, error)
+
+	// Close releases the store's resources.
+	Close() error
+}
