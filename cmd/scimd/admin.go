@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/store"
+)
+
+func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs, dbURL := newFlags("migrate", getenv)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *dbURL) // opening applies pending migrations
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintln(stdout, "database is up to date")
+	return nil
+}
+
+// withStore parses flags, opens the store and runs fn.
+func withStore(ctx context.Context, name string, args []string, getenv func(string) string,
+	define func(fsDefine func(string, string, string) *string), fn func(st store.Store, pos []string) error) error {
+	fs, dbURL := newFlags(name, getenv)
+	if define != nil {
+		define(fs.String)
+	}
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st, pos)
+}
+
+func cmdTenants(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("tenants: expected create, list, activate, deactivate or set")
+	}
+	sub, args := args[0], args[1:]
+	var apiKeys, signIn, onDelete *string
+	define := func(str func(string, string, string) *string) {
+		if sub == "set" {
+			apiKeys = str("api-keys", "", "the API Keys option: on or off")
+			signIn = str("password-signin", "", "password sign-in: on or off")
+			onDelete = str("on-delete", "", "what SCIM DELETE does: archive or purge")
+		}
+	}
+	return withStore(ctx, "tenants "+sub, args, getenv, define, func(st store.Store, pos []string) error {
+		one := func() (string, error) {
+			if len(pos) != 1 {
+				return "", usagef("tenants %s: expected one tenant NAME", sub)
+			}
+			return pos[0], nil
+		}
+		switch sub {
+		case "create":
+			name, err := one()
+			if err != nil {
+				return err
+			}
+			if err := store.ValidateTenantName(name); err != nil {
+				return err
+			}
+			t, err := st.CreateTenant(ctx, name)
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("tenant %q already exists", name)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "created tenant %s (provisioning not yet activated: run \"scimd tenants activate %s\")\n", t.Name, t.Name)
+			return nil
+		case "list":
+			ts, err := st.Tenants(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tPROVISIONING\tAPI KEYS\tPASSWORD SIGN-IN\tON DELETE\tCREATED")
+			for _, t := range ts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, word(t.ProvisioningActive, "active", "inactive"),
+					word(t.APIKeysEnabled, "on", "off"), word(t.PasswordSignIn, "on", "off"), t.OnDelete, t.Created.UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		case "activate", "deactivate":
+			name, err := one()
+			if err != nil {
+				return err
+			}
+			if _, err := updateTenant(ctx, st, name, func(t *store.Tenant) error {
+				t.ProvisioningActive = sub == "activate"
+				return nil
+			}); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "provisioning %sd for tenant %s\n", sub, name)
+			return nil
+		case "set":
+			name, err := one()
+			if err != nil {
+				return err
+			}
+			t, err := updateTenant(ctx, st, name, func(t *store.Tenant) error {
+				if *apiKeys != "" {
+					v, err := onOff(*apiKeys)
+					if err != nil {
+						return err
+					}
+					t.APIKeysEnabled = v
+				}
+				if *signIn != "" {
+					v, err := onOff(*signIn)
+					if err != nil {
+						return err
+					}
+					t.PasswordSignIn = v
+				}
+				if *onDelete != "" {
+					if *onDelete != store.OnDeleteArchive && *onDelete != store.OnDeletePurge {
+						return usagef("--on-delete must be archive or purge")
+					}
+					t.OnDelete = *onDelete
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "tenant %s: api-keys %s, password-signin %s, on-delete %s\n", t.Name,
+				word(t.APIKeysEnabled, "on", "off"), word(t.PasswordSignIn, "on", "off"), t.OnDelete)
+			return nil
+		}
+		return usagef("tenants: unknown subcommand %q", sub)
+	})
+}
+
+func updateTenant(ctx context.Context, st store.Store, name string, fn func(*store.Tenant) error) (store.Tenant, error) {
+	t, err := st.UpdateTenant(ctx, name, fn)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, fmt.Errorf("no tenant named %q", name)
+	}
+	return t, err
+}
+
+func word(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+func lookupTenant(ctx context.Context, st store.Store, name string) (store.Tenant, error) {
+	if name == "" {
+		return store.Tenant{}, usagef("--tenant NAME is required")
+	}
+	t, err := st.Tenant(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, fmt.Errorf("no tenant named %q", name)
+	}
+	return t, err
+}
+
+// baseURLFor is the SCIM base URL an identity provider should use.
+func baseURLFor(getenv func(string) string, tenant string) string {
+	if d := getenv("SCIMD_BASE_DOMAIN"); d != "" {
+		return "https://" + tenant + "." + strings.TrimPrefix(d, ".") + "/scim/v2"
+	}
+	return "http://" + envOr(getenv, "SCIMD_LISTEN", defaultListen) + "/t/" + tenant + "/scim/v2"
+}
+
+// newKey creates and stores an API key and returns its secret.
+func newKey(ctx context.Context, st store.Store, t store.Tenant, name, scope, createdBy string, expires time.Time) (store.APIKey, string, error) {
+	id, secret := auth.NewKey()
+	k := store.APIKey{ID: id, TenantID: t.ID, Name: name, Scope: scope, SecretHash: auth.HashSecret(secret),
+		CreatedBy: createdBy, Created: time.Now().UTC(), Expires: expires}
+	return k, secret, st.CreateAPIKey(ctx, k)
+}
+
+func cmdKeys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("keys: expected create, list or revoke")
+	}
+	sub, args := args[0], args[1:]
+	var tenant, name, scope, expires *string
+	define := func(str func(string, string, string) *string) {
+		tenant = str("tenant", "", "tenant NAME")
+		if sub == "create" {
+			name = str("name", "", "a label for the key")
+			scope = str("scope", store.ScopeWrite, "read or write")
+			expires = str("expires", "", "lifetime, e.g. 720h (default: never)")
+		}
+	}
+	// --json is a boolean; accept it without a value.
+	jsonOut := false
+	var rest []string
+	for _, a := range args {
+		if a == "--json" || a == "-json" || a == "--json=true" {
+			jsonOut = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return withStore(ctx, "keys "+sub, rest, getenv, define, func(st store.Store, pos []string) error {
+		t, err := lookupTenant(ctx, st, *tenant)
+		if err != nil {
+			return err
+		}
+		switch sub {
+		case "create":
+			if len(pos) != 0 {
+				return usagef("keys create: unexpected argument %q", pos[0])
+			}
+			if strings.TrimSpace(*name) == "" {
+				return usagef("keys create: --name LABEL is required")
+			}
+			if *scope != store.ScopeRead && *scope != store.ScopeWrite {
+				return usagef("keys create: --scope must be read or write")
+			}
+			var exp time.Time
+			if *expires != "" {
+				d, err := time.ParseDuration(*expires)
+				if err != nil || d <= 0 {
+					return usagef("keys create: --expires must be a positive duration such as 720h")
+				}
+				exp = time.Now().Add(d).UTC()
+			}
+			k, secret, err := newKey(ctx, st, t, *name, *scope, "cli", exp)
+			if err != nil {
+				return err
+			}
+			printKey(stdout, jsonOut, k.ID, secret, baseURLFor(getenv, t.Name))
+			return nil
+		case "list":
+			keys, err := st.APIKeys(ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "USER ID\tNAME\tSCOPE\tCREATED BY\tCREATED\tLAST USED\tEXPIRES\tSTATUS")
+			now := time.Now()
+			for _, k := range keys {
+				status := "active"
+				switch {
+				case !k.Revoked.IsZero():
+					status = "revoked"
+				case !k.Expires.IsZero() && !now.Before(k.Expires):
+					status = "expired"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Scope, k.CreatedBy,
+					stamp(k.Created, "-"), stamp(k.LastUsed, "never"), stamp(k.Expires, "never"), status)
+			}
+			return tw.Flush()
+		case "revoke":
+			if len(pos) != 1 {
+				return usagef("keys revoke: expected one USERID")
+			}
+			err := st.RevokeAPIKey(ctx, t.ID, pos[0], time.Now().UTC())
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("tenant %s has no key with User ID %q", t.Name, pos[0])
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "revoked key %s of tenant %s\n", pos[0], t.Name)
+			return nil
+		}
+		return usagef("keys: unknown subcommand %q", sub)
+	})
+}
+
+func stamp(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// printKey shows a new key once, with everything needed to paste it into an
+// identity provider.
+func printKey(w io.Writer, asJSON bool, id, secret, base string) {
+	basic := auth.Basic(id, secret)
+	if asJSON {
+		b, _ := json.Marshal(map[string]string{"userId": id, "apiKey": secret, "basic": basic, "baseUrl": base})
+		fmt.Fprintln(w, string(b))
+		return
+	}
+	fmt.Fprintf(w, "SCIM base URL:  %s\n", base)
+	fmt.Fprintf(w, "User ID:        %s\n", id)
+	fmt.Fprintf(w, "API key:        %s   (shown once: store it now)\n", secret)
+	fmt.Fprintf(w, "Base64:         %s\n", basic)
+	fmt.Fprintf(w, "\nTry it:\n  curl -H 'Authorization: Basic %s' '%s/Users?startIndex=1&count=2'\n", basic, base)
+}
+
+func cmdUsers(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "purge" {
+		return usagef("users: expected purge")
+	}
+	var tenant *string
+	define := func(str func(string, string, string) *string) { tenant = str("tenant", "", "tenant NAME") }
+	return withStore(ctx, "users purge", args[1:], getenv, define, func(st store.Store, pos []string) error {
+		t, err := lookupTenant(ctx, st, *tenant)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return usagef("users purge: expected one user ID")
+		}
+		err = st.PurgeUser(ctx, t.ID, pos[0])
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("tenant %s has no user, live or archived, with id %q", t.Name, pos[0])
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "purged user %s of tenant %s: all of its data is permanently deleted\n", pos[0], t.Name)
+		return nil
+	})
+}

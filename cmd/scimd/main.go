@@ -1,0 +1,84 @@
+// Command scimd is a multi-tenant SCIM 2.0 provisioning server.
+//
+//	scimd serve [--listen ADDR] [--database URL] [--base-domain DOMAIN] [--dev]
+//	scimd migrate
+//	scimd tenants create|list|activate|deactivate|set ...
+//	scimd keys create|list|revoke ...
+//	scimd users purge ...
+//
+// Run "scimd help" for the details.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scimd:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `scimd: a multi-tenant SCIM 2.0 provisioning server
+
+Commands:
+  scimd serve [--listen ADDR] [--database URL] [--base-domain DOMAIN] [--dev]
+  scimd migrate
+  scimd tenants create NAME
+  scimd tenants list
+  scimd tenants activate NAME       activate SCIM provisioning for the tenant
+  scimd tenants deactivate NAME
+  scimd tenants set NAME [--api-keys on|off] [--password-signin on|off] [--on-delete archive|purge]
+  scimd keys create --tenant NAME --name LABEL [--scope read|write] [--expires DURATION] [--json]
+  scimd keys list --tenant NAME
+  scimd keys revoke --tenant NAME USERID
+  scimd users purge --tenant NAME ID   permanently delete a user's data
+
+Every command takes --database URL (default sqlite:scimd.db, env SCIMD_DATABASE).
+serve also reads SCIMD_LISTEN and SCIMD_BASE_DOMAIN.
+`
+
+// run is the whole program; main only wires it to the process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], getenv, stdout)
+	case "tenants", "tenant":
+		return cmdTenants(ctx, args[1:], getenv, stdout)
+	case "keys", "key":
+		return cmdKeys(ctx, args[1:], getenv, stdout)
+	case "users", "user":
+		return cmdUsers(ctx, args[1:], getenv, stdout)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q (run \"scimd help\")", args[0])
+}

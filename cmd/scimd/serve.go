@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/internal/server"
+	"github.com/scimd/scimd/internal/store"
+)
+
+const defaultListen = "127.0.0.1:8080"
+
+// shutdownGrace is how long in-flight requests get to finish on SIGINT/SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, dbURL := newFlags("serve", getenv)
+	listen := fs.String("listen", envOr(getenv, "SCIMD_LISTEN", defaultListen), "address to listen on")
+	baseDomain := fs.String("base-domain", getenv("SCIMD_BASE_DOMAIN"), "serve tenant T also at T.DOMAIN")
+	dev := fs.Bool("dev", false, "on an empty database, create tenant demo with an active key and print it")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	st, err := openStore(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	fmt.Fprintf(stdout, "scimd listening on http://%s (database %s)\n", addr, *dbURL)
+	if *dev {
+		if err := seedDev(ctx, st, stdout, func(tenant string) string {
+			if *baseDomain != "" {
+				return "https://" + tenant + "." + *baseDomain + "/scim/v2"
+			}
+			return "http://" + addr + "/t/" + tenant + "/scim/v2"
+		}); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+
+	srv := &http.Server{
+		Handler:           server.New(server.Config{Store: st, Logger: logger, BaseDomain: *baseDomain}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: waiting for in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// seedDev gives an empty database a ready tenant: demo, provisioning
+// activated, one read-write key, printed with everything needed to use it.
+func seedDev(ctx context.Context, st store.Store, stdout io.Writer, baseURL func(string) string) error {
+	ts, err := st.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ts) > 0 {
+		names := make([]string, len(ts))
+		for i, t := range ts {
+			names[i] = t.Name
+		}
+		fmt.Fprintf(stdout, "--dev: the database already has tenants (%s); not seeding. Create a key with \"scimd keys create --tenant NAME --name LABEL\".\n", strings.Join(names, ", "))
+		return nil
+	}
+	t, err := st.CreateTenant(ctx, "demo")
+	if err != nil {
+		return err
+	}
+	if t, err = st.UpdateTenant(ctx, t.Name, func(t *store.Tenant) error { t.ProvisioningActive = true; return nil }); err != nil {
+		return err
+	}
+	k, secret, err := newKey(ctx, st, t, "dev", store.ScopeWrite, "scimd serve --dev", time.Time{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n--dev: created tenant %q with provisioning activated and an API key:\n\n", t.Name)
+	printKey(stdout, false, k.ID, secret, baseURL(t.Name))
+	fmt.Fprintln(stdout)
+	return nil
+}

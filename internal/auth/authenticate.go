@@ -1,0 +1,107 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// Principal is the authenticated caller of a SCIM request.
+type Principal struct {
+	Tenant store.Tenant
+	KeyID  string
+	Scope  string
+}
+
+// CanWrite reports whether the principal may change resources.
+func (p Principal) CanWrite() bool { return p.Scope == store.ScopeWrite }
+
+type principalKey struct{}
+
+// WithPrincipal returns a copy of ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal stored in ctx by WithPrincipal.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// touchEvery is how stale a key's last-used time may get: scimd records use
+// at most once per key per interval, not on every request.
+const touchEvery = time.Minute
+
+// Authenticator checks API keys against the store. Revocation and expiry
+// are read from the store on every request, so a key revoked through any
+// scimd instance is refused on the very next request.
+type Authenticator struct {
+	Store  store.Store
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	mu      sync.Mutex
+	touched map[string]time.Time // key id → last time this process recorded use
+}
+
+// Authenticate returns the principal for an Authorization header value at
+// tenant t, or a 401 *scim.Error whose detail says why.
+func (a *Authenticator) Authenticate(ctx context.Context, t store.Tenant, header string) (Principal, error) {
+	if !t.APIKeysEnabled {
+		return Principal{}, scim.Unauthorized("API keys are disabled for this tenant: a tenant admin must enable the API Keys option in General Settings")
+	}
+	if header == "" {
+		return Principal{}, scim.Unauthorized("authentication required: send the API key as Authorization: Basic base64(userId:apiKey) or Bearer")
+	}
+	id, secret, err := ParseAuthorization(header)
+	if err != nil {
+		return Principal{}, scim.Unauthorized("invalid credentials: the Authorization header does not carry a valid User ID and API key")
+	}
+	k, err := a.Store.APIKey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (k.TenantID != t.ID || !SecretMatches(secret, k.SecretHash))) {
+		return Principal{}, scim.Unauthorized("invalid credentials: unknown User ID or wrong API key for this tenant")
+	}
+	if err != nil {
+		return Principal{}, scim.Internal(err)
+	}
+	now := a.Now()
+	if !k.Revoked.IsZero() && !now.Before(k.Revoked) {
+		return Principal{}, scim.Unauthorized("invalid credentials: this API key has been revoked")
+	}
+	if !k.Expires.IsZero() && !now.Before(k.Expires) {
+		return Principal{}, scim.Unauthorized("invalid credentials: this API key expired at %s", k.Expires.UTC().Format(time.RFC3339))
+	}
+	a.touch(k, now)
+	return Principal{Tenant: t, KeyID: k.ID, Scope: k.Scope}, nil
+}
+
+// touch records the key's use in the background, at most once per
+// touchEvery per key and process.
+func (a *Authenticator) touch(k store.APIKey, now time.Time) {
+	if now.Sub(k.LastUsed) < touchEvery {
+		return
+	}
+	a.mu.Lock()
+	if a.touched == nil {
+		a.touched = make(map[string]time.Time)
+	}
+	if now.Sub(a.touched[k.ID]) < touchEvery {
+		a.mu.Unlock()
+		return
+	}
+	a.touched[k.ID] = now
+	a.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := a.Store.TouchAPIKey(ctx, k.ID, now); err != nil && a.Logger != nil {
+			a.Logger.Warn("recording API key use failed", "key", k.ID, "err", err)
+		}
+	}()
+}

@@ -1,0 +1,263 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// MaxBodyBytes is the largest request body scimd reads; larger bodies get 413.
+const MaxBodyBytes = 1 << 20
+
+// Config is what a Server needs.
+type Config struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// BaseDomain, when set, also serves tenant T at https://T.<BaseDomain>/scim/v1 and /scim/v2.
+	BaseDomain string
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+}
+
+// Server serves SCIM for every tenant in the store.
+type Server struct {
+	store      store.Store
+	log        *slog.Logger
+	baseDomain string
+	now        func() time.Time
+	auth       *auth.Authenticator
+	scim       *http.ServeMux // routes below /scim/{version}/, tenant already resolved
+	mux        *http.ServeMux
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	s := &Server{
+		store:      cfg.Store,
+		log:        cfg.Logger,
+		baseDomain: strings.ToLower(strings.TrimPrefix(cfg.BaseDomain, ".")),
+		now:        cfg.Now,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.auth = &auth.Authenticator{Store: s.store, Logger: s.log, Now: s.now}
+	s.routes()
+	return s
+}
+
+// routes lists every endpoint.
+func (s *Server) routes() {
+	s.scim = http.NewServeMux()
+	h := func(pattern string, fn handlerFunc) { s.scim.Handle(pattern, fn) }
+	h("/scim/{version}/Users", s.usersCollection)
+	h("/scim/{version}/Users/.search", s.usersSearch)
+	h("/scim/{version}/Users/{id}", s.userResource)
+	h("/scim/{version}/Groups", s.groupsCollection)
+	h("/scim/{version}/ServiceProviderConfig", s.serviceProviderConfig)
+	h("/scim/{version}/ResourceTypes", s.resourceTypes)
+	h("/scim/{version}/ResourceTypes/{name}", s.resourceType)
+	h("/scim/{version}/Schemas", s.schemas)
+	h("/scim/{version}/Schemas/{urn}", s.schemaByURN)
+	h("/", func(w http.ResponseWriter, r *http.Request) error {
+		return scim.NotFound("no SCIM endpoint at %s", r.URL.Path)
+	})
+
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("/t/{tenant}/scim/", handlerFunc(s.pathTenant))
+	s.mux.Handle("/scim/", handlerFunc(s.hostTenant))
+}
+
+// ServeHTTP handles every request: request id, access log, panic recovery,
+// then routing.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	reqID := r.Header.Get("X-Request-Id")
+	if reqID == "" || len(reqID) > 64 {
+		reqID = newRequestID()
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec.Header().Set("X-Request-Id", reqID)
+	info := &requestInfo{id: reqID, log: s.log}
+	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "request_id", reqID, "panic", p, "stack", string(debug.Stack()))
+			if !rec.wrote {
+				writeError(rec, r, scim.Internal(fmt.Errorf("panic: %v", p)))
+			}
+		}
+		s.log.Info("request", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
+			"tenant", info.tenant, "key", info.keyID, "status", rec.status,
+			"duration_ms", float64(s.now().Sub(start).Microseconds())/1000, "user_agent", r.UserAgent())
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.Tenant(ctx, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("readiness check failed", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ready")
+}
+
+// pathTenant serves /t/{tenant}/scim/...
+func (s *Server) pathTenant(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("tenant")
+	prefix := "/t/" + name
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+	r2.URL.RawPath = ""
+	return s.serveTenant(w, r2, name, prefix)
+}
+
+// hostTenant serves /scim/... on https://{tenant}.{base-domain}.
+func (s *Server) hostTenant(w http.ResponseWriter, r *http.Request) error {
+	host := strings.ToLower(r.Host)
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h
+	}
+	name, ok := strings.CutSuffix(host, "."+s.baseDomain)
+	if s.baseDomain == "" || !ok || name == "" || strings.Contains(name, ".") {
+		return scim.NotFound("no tenant at this address: use /t/{tenant}/scim/v2 or the tenant's own host name")
+	}
+	return s.serveTenant(w, r, name, "")
+}
+
+// serveTenant resolves and checks the tenant, authenticates the caller and
+// hands the request to the SCIM routes.
+func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefix string) error {
+	version, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/scim/"), "/")
+	if version != "v1" && version != "v2" {
+		return scim.NotFound("no SCIM endpoint at %s: the base URL ends in /scim/v1 or /scim/v2", r.URL.Path)
+	}
+	info := infoFrom(r.Context())
+	info.tenant = name
+	t, err := s.store.Tenant(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return scim.NotFound("no tenant named %q", name)
+	}
+	if err != nil {
+		return scim.Internal(err)
+	}
+	p, err := s.auth.Authenticate(r.Context(), t, r.Header.Get("Authorization"))
+	if err != nil {
+		return err
+	}
+	info.keyID = p.KeyID
+	if !t.ProvisioningActive {
+		return scim.Forbidden("SCIM provisioning is not activated for tenant %q: initial activation is done by support, please contact support to activate provisioning", name)
+	}
+	if isWrite(r) && !p.CanWrite() {
+		return scim.Forbidden("this API key is read-only: a read-write key is needed to change resources")
+	}
+	info.base = baseURL(r, prefix+"/scim/"+version)
+	ctx := auth.WithPrincipal(r.Context(), p)
+	r = r.WithContext(ctx)
+	if r.ContentLength > MaxBodyBytes {
+		return tooLarge()
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	s.scim.ServeHTTP(w, r)
+	return nil
+}
+
+func isWrite(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	case http.MethodPost:
+		return !strings.HasSuffix(r.URL.Path, "/.search")
+	}
+	return true
+}
+
+func tooLarge() error {
+	return scim.Errorf(http.StatusRequestEntityTooLarge, "", "request body exceeds the limit of %d bytes", MaxBodyBytes)
+}
+
+// baseURL is the absolute SCIM base URL of the request's tenant, used for
+// meta.location and Location headers.
+func baseURL(r *http.Request, path string) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host + path
+}
+
+// requestInfo collects what the access log reports about a request.
+type requestInfo struct {
+	id, tenant, keyID, base string
+	log                     *slog.Logger
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if i, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return i
+	}
+	return &requestInfo{log: slog.Default()}
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// handlerFunc is an HTTP handler that returns its failure as a value; the
+// server writes it as a SCIM error.
+type handlerFunc func(http.ResponseWriter, *http.Request) error
+
+func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}

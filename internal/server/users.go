@@ -1,0 +1,336 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scim/patch"
+	"github.com/scimd/scimd/internal/scim/schema"
+	"github.com/scimd/scimd/internal/store"
+)
+
+func (s *Server) usersCollection(w http.ResponseWriter, r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		q, err := listQueryFromURL(r)
+		if err != nil {
+			return err
+		}
+		return s.listUsers(w, r, q)
+	case http.MethodPost:
+		return s.createUser(w, r)
+	}
+	return methodNotAllowed(w, "GET, POST")
+}
+
+func (s *Server) usersSearch(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed(w, "POST")
+	}
+	q, err := listQueryFromBody(r)
+	if err != nil {
+		return err
+	}
+	return s.listUsers(w, r, q)
+}
+
+func (s *Server) userResource(w http.ResponseWriter, r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return s.getUser(w, r)
+	case http.MethodPut:
+		return s.replaceUser(w, r)
+	case http.MethodPatch:
+		return s.patchUser(w, r)
+	case http.MethodDelete:
+		return s.deleteUser(w, r)
+	}
+	return methodNotAllowed(w, "GET, PUT, PATCH, DELETE")
+}
+
+func tenantOf(r *http.Request) store.Tenant {
+	p, _ := auth.PrincipalFrom(r.Context())
+	return p.Tenant
+}
+
+func userResourceOf(u store.User) *resource {
+	return &resource{rt: schema.UserType, id: u.ID, version: u.Version, created: u.Created, modified: u.Modified, attrs: u.Attrs}
+}
+
+func userProjection(r *http.Request) projection {
+	q := r.URL.Query()
+	return parseProjection(schema.UserType, q.Get("attributes"), q.Get("excludedAttributes"))
+}
+
+// validateUser checks the rules a stored user must satisfy whatever wrote it.
+func validateUser(attrs map[string]any) error {
+	name, _ := attrs["userName"].(string)
+	if strings.TrimSpace(name) == "" {
+		return scim.BadRequest(scim.InvalidValue, "userName is required and must be a non-empty string")
+	}
+	if len(name) > 1024 {
+		return scim.BadRequest(scim.InvalidValue, "userName is longer than 1024 bytes")
+	}
+	return nil
+}
+
+// hashPassword returns the stored form of a pushed password: an argon2id
+// hash when the tenant allows password sign-in, else nothing (the password
+// is neither hashed nor kept: Okta sends a placeholder on every create).
+func hashPassword(ctx context.Context, t store.Tenant, p *string) (string, error) {
+	if p == nil || !t.PasswordSignIn || *p == "" {
+		return "", nil
+	}
+	if len(*p) > 1024 {
+		return "", scim.BadRequest(scim.InvalidValue, "password is longer than 1024 bytes")
+	}
+	return auth.HashPassword(ctx, *p)
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := decodeBody(r.Body)
+	if err != nil {
+		return err
+	}
+	in, err := normalize(schema.UserType, body)
+	if err != nil {
+		return err
+	}
+	if err := validateUser(in.attrs); err != nil {
+		return err
+	}
+	if _, ok := in.attrs["active"]; !ok {
+		in.attrs["active"] = true
+	}
+	t := tenantOf(r)
+	hash, err := hashPassword(r.Context(), t, in.password)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	u, err := s.store.CreateUser(r.Context(), t.ID, store.User{
+		ID: newID(), Created: now, Modified: now, Attrs: in.attrs, PasswordHash: hash,
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return scim.Errorf(http.StatusConflict, scim.Uniqueness, "a user with userName %q already exists", in.attrs["userName"])
+	}
+	if err != nil {
+		return err
+	}
+	writeResource(w, r, http.StatusCreated, userResourceOf(u), userProjection(r))
+	return nil
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	u, err := s.store.User(r.Context(), tenantOf(r).ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return scim.NotFound("no user with id %q", id)
+	}
+	if err != nil {
+		return err
+	}
+	if m := r.Header.Get("If-None-Match"); m != "" && etagMatches(m, u.Version) {
+		w.Header().Set("ETag", etag(u.Version))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	writeResource(w, r, http.StatusOK, userResourceOf(u), userProjection(r))
+	return nil
+}
+
+// etagMatches reports whether an If-Match / If-None-Match header value
+// names version (or is "*").
+func etagMatches(header string, version int64) bool {
+	want := etag(version)
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || t == want || "W/"+t == want {
+			return true
+		}
+	}
+	return false
+}
+
+// checkIfMatch returns 412 when the request's If-Match names another version.
+func checkIfMatch(r *http.Request, version int64) error {
+	if m := r.Header.Get("If-Match"); m != "" && !etagMatches(m, version) {
+		return scim.Errorf(http.StatusPreconditionFailed, "", "the resource has changed: its version is now %s", etag(version))
+	}
+	return nil
+}
+
+// updateUser runs change on the stored user inside the store's transaction
+// and writes the result.
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(u *store.User) error) error {
+	id := r.PathValue("id")
+	t := tenantOf(r)
+	u, err := s.store.UpdateUser(r.Context(), t.ID, id, func(u *store.User) error {
+		if err := checkIfMatch(r, u.Version); err != nil {
+			return err
+		}
+		if err := change(u); err != nil {
+			return err
+		}
+		if err := validateUser(u.Attrs); err != nil {
+			return err
+		}
+		u.Modified = s.now().UTC()
+		return nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return scim.NotFound("no user with id %q", id)
+	case errors.Is(err, store.ErrConflict):
+		return scim.Errorf(http.StatusConflict, scim.Uniqueness, "another user already has this userName")
+	case err != nil:
+		return err
+	}
+	writeResource(w, r, http.StatusOK, userResourceOf(u), userProjection(r))
+	return nil
+}
+
+func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
+	body, err := decodeBody(r.Body)
+	if err != nil {
+		return err
+	}
+	in, err := normalize(schema.UserType, body)
+	if err != nil {
+		return err
+	}
+	t := tenantOf(r)
+	// Hash outside the transaction: it is slow on purpose.
+	hash, err := hashPassword(r.Context(), t, in.password)
+	if err != nil {
+		return err
+	}
+	return s.updateUser(w, r, func(u *store.User) error {
+		if _, ok := in.attrs["active"]; !ok {
+			// A PUT that omits active must not deactivate the user
+			// (CLIENTS.md A.3: Delinea, Okta AIW bodies built from our GET).
+			in.attrs["active"] = u.Attrs["active"]
+			if in.attrs["active"] == nil {
+				in.attrs["active"] = true
+			}
+		}
+		u.Attrs = in.attrs
+		if hash != "" {
+			u.PasswordHash = hash
+		}
+		return nil
+	})
+}
+
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
+	raw, err := readAll(r)
+	if err != nil {
+		return err
+	}
+	ops, err := patch.Decode(raw)
+	if err != nil {
+		return patchError(err)
+	}
+	t := tenantOf(r)
+	// A password pushed by PATCH (Okta's password sync) is hashed before the
+	// write transaction, which must stay short: a first pass over the
+	// current user finds it.
+	var plain *string
+	var hash string
+	if t.PasswordSignIn && mentionsPassword(ops) {
+		if cur, err := s.store.User(r.Context(), t.ID, r.PathValue("id")); err == nil {
+			if _, pw, err := patch.Apply(schema.UserType, cur.Attrs, ops); err == nil && pw != nil {
+				if hash, err = hashPassword(r.Context(), t, pw); err != nil {
+					return err
+				}
+				plain = pw
+			}
+		}
+	}
+	return s.updateUser(w, r, func(u *store.User) error {
+		attrs, pw, err := patch.Apply(schema.UserType, u.Attrs, ops)
+		if err != nil {
+			return patchError(err)
+		}
+		if pw != nil && t.PasswordSignIn && *pw != "" {
+			if plain == nil || *plain != *pw {
+				// The user changed between the two passes; hash now.
+				if hash, err = hashPassword(r.Context(), t, pw); err != nil {
+					return err
+				}
+			}
+			u.PasswordHash = hash
+		}
+		u.Attrs = attrs
+		return nil
+	})
+}
+
+// mentionsPassword reports whether any operation may set the password.
+func mentionsPassword(ops []patch.Operation) bool {
+	for _, op := range ops {
+		if strings.HasPrefix(strings.ToLower(op.Path), "password") ||
+			strings.Contains(strings.ToLower(op.Path), ":password") {
+			return true
+		}
+		if m, ok := op.Value.(map[string]any); ok && op.Path == "" {
+			for k := range m {
+				if strings.EqualFold(k, "password") || strings.HasSuffix(strings.ToLower(k), ":password") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func patchError(err error) error {
+	var pe *patch.Error
+	if errors.As(err, &pe) {
+		return scim.BadRequest(pe.ScimType, "%s", pe.Msg)
+	}
+	return err
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	t := tenantOf(r)
+	if m := r.Header.Get("If-Match"); m != "" {
+		u, err := s.store.User(r.Context(), t.ID, id)
+		if err == nil {
+			err = checkIfMatch(r, u.Version)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	err := s.store.DeleteUser(r.Context(), t.ID, id, t.OnDelete != store.OnDeletePurge)
+	if errors.Is(err, store.ErrNotFound) {
+		return scim.NotFound("no user with id %q", id)
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func readAll(r *http.Request) ([]byte, error) {
+	return io.ReadAll(r.Body)
+}
+
+// newID returns a random RFC 4122 version 4 UUID, the id of a new resource.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

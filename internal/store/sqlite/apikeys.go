@@ -1,0 +1,99 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/scimd/scimd/internal/store"
+)
+
+const apiKeyCols = "id, tenant_id, name, scope, secret_hash, created_by, created, expires, revoked, last_used"
+
+func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
+	var k store.APIKey
+	var created int64
+	var expires, revoked, lastUsed sql.NullInt64
+	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Scope, &k.SecretHash, &k.CreatedBy, &created, &expires, &revoked, &lastUsed)
+	if err != nil {
+		return store.APIKey{}, dbErr(err)
+	}
+	k.Created = fromNanos(created)
+	k.Expires = fromOptNanos(expires)
+	k.Revoked = fromOptNanos(revoked)
+	k.LastUsed = fromOptNanos(lastUsed)
+	return k, nil
+}
+
+// CreateAPIKey stores k. Returns store.ErrConflict if k.ID exists and
+// store.ErrNotFound if k.TenantID does not.
+func (db *DB) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+apiKeyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			k.ID, k.TenantID, k.Name, k.Scope, k.SecretHash, k.CreatedBy,
+			nanos(k.Created), optNanos(k.Expires), optNanos(k.Revoked), optNanos(k.LastUsed))
+		return dbErr(err)
+	})
+}
+
+// APIKey returns the key with the given public id, whatever its tenant, or
+// store.ErrNotFound.
+func (db *DB) APIKey(ctx context.Context, id string) (store.APIKey, error) {
+	return scanAPIKey(db.read.QueryRowContext(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE id = ?", id))
+}
+
+// APIKeys lists a tenant's keys, newest first.
+func (db *DB) APIKeys(ctx context.Context, tenantID int64) ([]store.APIKey, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE tenant_id = ? ORDER BY created DESC, id", tenantID)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	var ks []store.APIKey
+	for rows.Next() {
+		k, err := scanAPIKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		ks = append(ks, k)
+	}
+	return ks, dbErr(rows.Err())
+}
+
+// RevokeAPIKey marks a tenant's key revoked at time at; a key already
+// revoked keeps its first revocation time. Returns store.ErrNotFound if the
+// tenant has no such key.
+func (db *DB) RevokeAPIKey(ctx context.Context, tenantID int64, id string, at time.Time) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked = coalesce(revoked, ?) WHERE tenant_id = ? AND id = ?",
+			nanos(at), tenantID, id)
+		return affectedOne(res, err)
+	})
+}
+
+// TouchAPIKey records that the key was used at time at (the last-used time
+// never moves backwards). It is one small UPDATE; callers throttle it.
+// Returns store.ErrNotFound if there is no such key.
+func (db *DB) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET last_used = max(coalesce(last_used, ?1), ?1) WHERE id = ?2",
+			nanos(at), id)
+		return affectedOne(res, err)
+	})
+}
+
+// affectedOne returns store.ErrNotFound when an UPDATE or DELETE matched no
+// row.
+func affectedOne(res sql.Result, err error) error {
+	if err != nil {
+		return dbErr(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return dbErr(err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

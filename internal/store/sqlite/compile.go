@@ -1,0 +1,862 @@
+package sqlite
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scim/filter"
+	"github.com/scimd/scimd/internal/scim/schema"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// This file compiles SCIM filters (RFC 7644 §3.4.2.2) and sortBy paths to
+// SQLite SQL over the users table.
+//
+// Every literal becomes a ? parameter. Attribute paths are resolved through
+// the schema, and the JSON paths built from them use the schema's spelling of
+// the names, never the client's; they are passed as parameters too.
+//
+// NULL: an attribute that is absent is NULL in SQL, and SQL's three-valued
+// logic would make "not (title eq "x")" false for a user without a title.
+// The compiler therefore pushes not down to the comparisons (De Morgan) and
+// gives each negated comparison a form that is true on NULL ("x IS NOT ?",
+// "(p) IS NOT 1"). Under and/or alone an unknown behaves like false, which is
+// what SCIM wants, so positive comparisons keep their plain, indexable form.
+
+// cond is a compiled boolean SQL expression with its arguments, in the order
+// of their placeholders.
+type cond struct {
+	sql      string
+	args     []any
+	nullable bool // may be NULL (unknown) rather than 0 or 1
+}
+
+var (
+	condTrue  = cond{sql: "1"}
+	condFalse = cond{sql: "0"}
+)
+
+func constCond(b bool) cond {
+	if b {
+		return condTrue
+	}
+	return condFalse
+}
+
+// not returns the negation of c, which is never NULL: an unknown c counts as
+// false, so its negation is true.
+func (c cond) not() cond {
+	switch c.sql {
+	case "1":
+		return condFalse
+	case "0":
+		return condTrue
+	}
+	if c.nullable {
+		return cond{sql: "(" + c.sql + ") IS NOT 1", args: c.args}
+	}
+	return cond{sql: "NOT (" + c.sql + ")", args: c.args}
+}
+
+func and(a, b cond) cond {
+	switch {
+	case a.sql == "0" || b.sql == "0":
+		return condFalse
+	case a.sql == "1":
+		return b
+	case b.sql == "1":
+		return a
+	}
+	return cond{sql: "(" + a.sql + ") AND (" + b.sql + ")", args: concat(a.args, b.args), nullable: a.nullable || b.nullable}
+}
+
+func or(a, b cond) cond {
+	switch {
+	case a.sql == "1" || b.sql == "1":
+		return condTrue
+	case a.sql == "0":
+		return b
+	case b.sql == "0":
+		return a
+	}
+	return cond{sql: "(" + a.sql + ") OR (" + b.sql + ")", args: concat(a.args, b.args), nullable: a.nullable || b.nullable}
+}
+
+func concat(a, b []any) []any {
+	out := make([]any, 0, len(a)+len(b))
+	return append(append(out, a...), b...)
+}
+
+// Limits on what one filter may compile to. The parser already bounds the
+// filter's length and depth; these bound the SQL as well.
+const (
+	maxFilterDepth = 2 * filter.MaxDepth
+	maxFilterSQL   = 64 << 10
+	maxFilterArgs  = 1000
+)
+
+func filterErr(format string, args ...any) error {
+	return &store.FilterError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// compileFilter compiles e, a filter over the resource type rt (User) of
+// the given tenant, to a condition on the users table. Unknown attributes,
+// operators the attribute's type does not support and literals of the wrong
+// type give a *store.FilterError.
+func compileFilter(rt *schema.ResourceType, e filter.Expr, tenantID int64) (cond, error) {
+	c := &compiler{rt: rt, tenantID: tenantID}
+	out, err := c.expr(e, false, nil)
+	if err != nil {
+		return cond{}, err
+	}
+	if len(out.sql) > maxFilterSQL || len(out.args) > maxFilterArgs {
+		return cond{}, filterErr("filter is too complex")
+	}
+	return out, nil
+}
+
+type compiler struct {
+	rt       *schema.ResourceType
+	tenantID int64
+	depth    int
+}
+
+// scope is where the paths of a value filter (the part in brackets of
+// emails[type eq "work"]) are resolved: the sub-attributes of one element of
+// a multi-valued attribute, or of a single complex attribute.
+type scope struct {
+	schema *schema.Schema
+	attr   *schema.Attribute
+	kind   scopeKind
+}
+
+type scopeKind int
+
+const (
+	scopeEmail   scopeKind = iota // a user_emails row, alias e
+	scopeJSON                     // a json_each row over the attribute's array, alias j
+	scopeComplex                  // a single complex attribute of the user row
+)
+
+// expr compiles e, negated when neg is set; sc is nil at the top level.
+func (c *compiler) expr(e filter.Expr, neg bool, sc *scope) (cond, error) {
+	c.depth++
+	defer func() { c.depth-- }()
+	if c.depth > maxFilterDepth {
+		return cond{}, filterErr("filter is nested too deeply")
+	}
+	switch e := e.(type) {
+	case *filter.And:
+		return c.binary(e.Left, e.Right, neg, sc, !neg)
+	case *filter.Or:
+		return c.binary(e.Left, e.Right, neg, sc, neg)
+	case *filter.Not:
+		return c.expr(e.X, !neg, sc)
+	case *filter.Compare:
+		return c.compare(e.Path, e.Op, e.Value, neg, sc)
+	case *filter.Present:
+		p, err := c.present(e.Path, sc)
+		if err != nil {
+			return cond{}, err
+		}
+		if neg {
+			return p.not(), nil
+		}
+		return p, nil
+	case *filter.ValuePath:
+		if sc != nil {
+			return cond{}, filterErr("value filters cannot be nested: %s", e)
+		}
+		if e.Path.Sub != "" || e.Path.Filter != nil {
+			return cond{}, filterErr("invalid value filter: %s", e)
+		}
+		return c.valuePath(e.Path, e.Filter, neg)
+	case nil:
+		return cond{}, filterErr("empty filter")
+	default:
+		return cond{}, filterErr("unsupported filter expression %T", e)
+	}
+}
+
+// binary compiles "l and r" (conj) or "l or r" (!conj), each side negated
+// when neg is set: by De Morgan, a negated and is an or of negations.
+func (c *compiler) binary(l, r filter.Expr, neg bool, sc *scope, conj bool) (cond, error) {
+	a, err := c.expr(l, neg, sc)
+	if err != nil {
+		return cond{}, err
+	}
+	b, err := c.expr(r, neg, sc)
+	if err != nil {
+		return cond{}, err
+	}
+	if conj {
+		return and(a, b), nil
+	}
+	return or(a, b), nil
+}
+
+// pathName renders p for messages.
+func pathName(p filter.Path) string {
+	s := p.Attr
+	if p.URN != "" {
+		s = p.URN + ":" + s
+	}
+	if p.Sub != "" {
+		s += "." + p.Sub
+	}
+	return s
+}
+
+// resolved is a path resolved against the schema.
+type resolved struct {
+	schema *schema.Schema
+	attr   *schema.Attribute
+	sub    *schema.Attribute // nil when the path names no sub-attribute
+	name   string            // as the client wrote it, for messages
+}
+
+// isSchemas reports whether p names the schemas attribute, which is not in
+// the schema definitions.
+func isSchemas(p filter.Path) bool {
+	return (p.URN == "" || strings.EqualFold(p.URN, schema.UserURN)) && strings.EqualFold(p.Attr, "schemas") && p.Sub == ""
+}
+
+func (c *compiler) resolve(p filter.Path) (resolved, error) {
+	r := resolved{name: pathName(p)}
+	urn, attr := p.URN, p.Attr
+	if urn == "" {
+		// A parser that leaves "urn:...:User:name" whole in Attr.
+		if u, rest, ok := c.rt.SplitURN(attr); ok {
+			urn, attr = u, rest
+		}
+	}
+	s, a, sub := c.rt.Lookup(urn, attr, p.Sub)
+	switch {
+	case s == nil:
+		return r, filterErr("unknown schema in attribute path %q", r.name)
+	case a == nil, p.Sub != "" && sub == nil:
+		return r, filterErr("unknown attribute %q", r.name)
+	case a.Returned == schema.Never:
+		return r, filterErr("attribute %q cannot be filtered", r.name)
+	case s == c.rt.Core && strings.EqualFold(a.Name, "groups"):
+		// Group memberships are not stored in the user's document.
+		return r, filterErr("filtering users by groups is not supported")
+	}
+	r.schema, r.attr, r.sub = s, a, sub
+	return r, nil
+}
+
+// compare compiles "path op value".
+func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *scope) (cond, error) {
+	if p.Filter != nil {
+		// emails[type eq "work"].value eq "x", if the parser did not
+		// already turn it into a value path.
+		if sc != nil || p.Sub == "" {
+			return cond{}, filterErr("invalid attribute path %s", p.Attr)
+		}
+		inner := &filter.And{Left: p.Filter, Right: &filter.Compare{Path: filter.Path{Attr: p.Sub}, Op: op, Value: v}}
+		return c.valuePath(filter.Path{URN: p.URN, Attr: p.Attr}, inner, neg)
+	}
+	if sc != nil {
+		o, err := c.elemOperand(p, sc)
+		if err != nil {
+			return cond{}, err
+		}
+		return o.compare(op, v, neg)
+	}
+	if isSchemas(p) {
+		return c.compareSchemas(op, v, neg)
+	}
+	r, err := c.resolve(p)
+	if err != nil {
+		return cond{}, err
+	}
+	if r.attr.MultiValued {
+		// emails.value eq "x" is emails[value eq "x"]; emails eq "x"
+		// compares the value sub-attribute.
+		sub := p.Sub
+		if sub == "" {
+			if r.attr.Type == schema.Complex {
+				if r.attr.Sub("value") == nil {
+					return cond{}, filterErr("attribute %q is complex; name one of its sub-attributes", r.name)
+				}
+				sub = "value"
+			}
+		}
+		inner := &filter.Compare{Path: filter.Path{Attr: sub}, Op: op, Value: v}
+		return c.valuePath(filter.Path{URN: p.URN, Attr: p.Attr}, inner, neg)
+	}
+	o, err := c.userOperand(r)
+	if err != nil {
+		return cond{}, err
+	}
+	return o.compare(op, v, neg)
+}
+
+// present compiles "path pr" (positively).
+func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
+	if p.Filter != nil {
+		return cond{}, filterErr("invalid attribute path %s", p.Attr)
+	}
+	if sc != nil {
+		o, err := c.elemOperand(p, sc)
+		if err != nil {
+			return cond{}, err
+		}
+		return o.present(), nil
+	}
+	if isSchemas(p) {
+		return condTrue, nil
+	}
+	r, err := c.resolve(p)
+	if err != nil {
+		return cond{}, err
+	}
+	switch {
+	case r.attr.MultiValued:
+		var inner filter.Expr
+		if p.Sub != "" {
+			inner = &filter.Present{Path: filter.Path{Attr: p.Sub}}
+		}
+		return c.valuePath(filter.Path{URN: p.URN, Attr: p.Attr}, inner, false)
+	case r.attr.Type == schema.Complex && r.sub == nil:
+		if r.schema == c.rt.Core && strings.EqualFold(r.attr.Name, "meta") {
+			return condTrue, nil
+		}
+		// A complex attribute is present when it has a non-empty member.
+		return cond{
+			sql:  "EXISTS (SELECT 1 FROM json_each(users.doc, ?) WHERE value IS NOT NULL AND value <> '')",
+			args: []any{jsonPath(c.rt, r.schema, r.attr, nil)},
+		}, nil
+	}
+	o, err := c.userOperand(r)
+	if err != nil {
+		return cond{}, err
+	}
+	return o.present(), nil
+}
+
+// valuePath compiles "attr[f]": some element of attr satisfies f, all of
+// f's comparisons applying to that same element. A nil f only asks for an
+// element.
+func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, error) {
+	if isSchemas(p) {
+		return cond{}, filterErr("schemas has no sub-attributes")
+	}
+	r, err := c.resolve(p)
+	if err != nil {
+		return cond{}, err
+	}
+	sc := &scope{schema: r.schema, attr: r.attr}
+	switch {
+	case r.attr.MultiValued && r.schema == c.rt.Core && r.attr.Name == "emails":
+		sc.kind = scopeEmail
+	case r.attr.MultiValued:
+		sc.kind = scopeJSON
+	case r.attr.Type == schema.Complex:
+		// name[givenName eq "x"]: the same user row, so and-ing the
+		// comparisons at the top level means the same thing.
+		sc.kind = scopeComplex
+		if f == nil {
+			return cond{}, filterErr("empty value filter on %q", r.name)
+		}
+		return c.expr(f, neg, sc)
+	default:
+		return cond{}, filterErr("attribute %q is neither multi-valued nor complex", r.name)
+	}
+	inner := condTrue
+	if f != nil {
+		inner, err = c.expr(f, false, sc)
+		if err != nil {
+			return cond{}, err
+		}
+	}
+	if inner.sql == "0" {
+		return constCond(neg), nil
+	}
+	var ex cond
+	switch sc.kind {
+	case scopeEmail:
+		// Uncorrelated, so SQLite runs it once, through the index on
+		// (tenant_id, value_fold) when it compares value, and looks the
+		// users up by seq.
+		ex.sql = "users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ?"
+		ex.args = []any{c.tenantID}
+	case scopeJSON:
+		ex.sql = "EXISTS (SELECT 1 FROM json_each(users.doc, ?) j WHERE 1"
+		ex.args = []any{jsonPath(c.rt, r.schema, r.attr, nil)}
+	}
+	if inner.sql != "1" {
+		ex.sql += " AND (" + inner.sql + ")"
+		ex.args = append(ex.args, inner.args...)
+	}
+	ex.sql += ")"
+	if neg {
+		return ex.not(), nil
+	}
+	return ex, nil
+}
+
+// compareSchemas compiles a comparison with the schemas attribute: a user
+// has the core schema and, when its document has the extension's key, the
+// extension.
+func (c *compiler) compareSchemas(op filter.Op, v any, neg bool) (cond, error) {
+	s, ok := v.(string)
+	if !ok || (op != filter.Eq && op != filter.Ne) {
+		return cond{}, filterErr("schemas supports only eq and ne with a schema URN")
+	}
+	var has cond
+	switch {
+	case strings.EqualFold(s, c.rt.Core.ID):
+		has = condTrue
+	case c.rt.Extension(s) != nil:
+		ext := c.rt.Extension(s)
+		has = cond{sql: "json_type(users.doc, ?) IS NOT NULL", args: []any{jsonPath(c.rt, ext, nil, nil)}}
+	default:
+		has = condFalse
+	}
+	if (op == filter.Ne) != neg {
+		return has.not(), nil
+	}
+	return has, nil
+}
+
+// operand is an SQL expression for the value of an attribute and what is
+// needed to compare it.
+type operand struct {
+	expr   string // SQL expression; NULL when the attribute is absent
+	args   []any  // arguments of expr's placeholders
+	attr   *schema.Attribute
+	name   string
+	folded bool // expr is already folded with scim.Fold
+	kind   operandKind
+}
+
+type operandKind int
+
+const (
+	plain        operandKind = iota
+	timeColumn               // an INTEGER column of unix nanoseconds
+	resourceType             // meta.resourceType: a constant
+)
+
+// userOperand maps a single-valued attribute (or sub-attribute) of the user
+// row to its column or to a JSON path into the document.
+func (c *compiler) userOperand(r resolved) (operand, error) {
+	leaf := r.attr
+	if r.sub != nil {
+		leaf = r.sub
+	}
+	o := operand{attr: leaf, name: r.name}
+	if r.schema == c.rt.Core {
+		switch r.attr.Name {
+		case "id":
+			o.expr = "users.id"
+			return o, nil
+		case "externalId":
+			o.expr = "users.external_id"
+			return o, nil
+		case "userName":
+			o.expr, o.folded = "users.user_name_fold", true
+			return o, nil
+		case "displayName":
+			o.expr, o.folded = "users.display_name_fold", true
+			return o, nil
+		case "active":
+			o.expr = "users.active"
+			return o, nil
+		case "meta":
+			if r.sub == nil {
+				return o, filterErr("attribute %q is complex; name one of its sub-attributes", r.name)
+			}
+			switch r.sub.Name {
+			case "created":
+				o.expr, o.kind = "users.created", timeColumn
+			case "lastModified":
+				o.expr, o.kind = "users.modified", timeColumn
+			case "resourceType":
+				o.kind = resourceType
+			default:
+				return o, filterErr("attribute %q cannot be filtered", r.name)
+			}
+			return o, nil
+		}
+	}
+	o.expr = "json_extract(users.doc, ?)"
+	o.args = []any{jsonPath(c.rt, r.schema, r.attr, r.sub)}
+	return o, nil
+}
+
+// elemOperand maps a sub-attribute named in a value filter to an operand in
+// the scope's element.
+func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
+	name := pathName(filter.Path{Attr: sc.attr.Name, Sub: p.Attr})
+	if p.URN != "" || p.Sub != "" || p.Filter != nil {
+		return operand{}, filterErr("invalid attribute path %q in the value filter of %s", pathName(p), sc.attr.Name)
+	}
+	if sc.attr.Type != schema.Complex {
+		return operand{}, filterErr("attribute %q has no sub-attributes", sc.attr.Name)
+	}
+	sub := sc.attr.Sub(p.Attr)
+	if sub == nil {
+		return operand{}, filterErr("unknown attribute %q", name)
+	}
+	o := operand{attr: sub, name: name}
+	switch sc.kind {
+	case scopeEmail:
+		switch sub.Name {
+		case "value":
+			o.expr = "e.value"
+			if !sub.CaseExact {
+				o.expr, o.folded = "e.value_fold", true
+			}
+		case "type":
+			o.expr = "e.type"
+		case "display":
+			o.expr = "e.display"
+		case "primary":
+			o.expr = "e.is_primary"
+		default:
+			return o, filterErr("attribute %q cannot be filtered", name)
+		}
+	case scopeJSON:
+		o.expr = "json_extract(j.value, ?)"
+		o.args = []any{"$." + jsonKey(sub.Name)}
+	case scopeComplex:
+		return c.userOperand(resolved{schema: sc.schema, attr: sc.attr, sub: sub, name: name})
+	}
+	return o, nil
+}
+
+// jsonPath is the SQLite JSON path of an attribute in a user's document:
+// $."name"."familyName", or $."urn:...:User"."department" for an extension
+// attribute. attr nil names the extension's object itself.
+func jsonPath(rt *schema.ResourceType, s *schema.Schema, attr, sub *schema.Attribute) string {
+	var b strings.Builder
+	b.WriteString("$")
+	if s != rt.Core {
+		b.WriteString("." + jsonKey(s.ID))
+	}
+	if attr != nil {
+		b.WriteString("." + jsonKey(attr.Name))
+	}
+	if sub != nil {
+		b.WriteString("." + jsonKey(sub.Name))
+	}
+	return b.String()
+}
+
+// jsonKey quotes an object key for a JSON path. Schema names contain
+// neither '"' nor '\'.
+func jsonKey(k string) string { return `"` + k + `"` }
+
+// present is "attribute has a value": not NULL and not the empty string.
+func (o operand) present() cond {
+	if o.kind == resourceType {
+		return condTrue
+	}
+	return cond{sql: "(" + o.expr + " IS NOT NULL AND " + o.expr + " <> '')", args: concat(o.args, o.args)}
+}
+
+// bin is "expr op ?" with lit as the argument.
+func (o operand) bin(sqlOp string, col string, lit any, nullable bool) cond {
+	return cond{sql: col + " " + sqlOp + " ?", args: append(concat(o.args, nil), lit), nullable: nullable}
+}
+
+// compare compiles "o op v", negated when neg is set.
+func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
+	if v == nil {
+		// eq null is "absent", ne null is "present".
+		var p cond
+		switch op {
+		case filter.Eq:
+			p = o.present().not()
+		case filter.Ne:
+			p = o.present()
+		default:
+			return cond{}, filterErr("%s %s null: null can only be compared with eq or ne", o.name, op)
+		}
+		if neg {
+			return p.not(), nil
+		}
+		return p, nil
+	}
+	if o.kind == resourceType {
+		return o.compareConst("User", op, v, neg)
+	}
+	col := o.expr
+	var lit any
+	switch o.attr.Type {
+	case schema.String, schema.Reference, schema.Binary:
+		s, ok := v.(string)
+		if !ok {
+			return cond{}, filterErr("%s is a string; compare it with a quoted string", o.name)
+		}
+		if !o.attr.CaseExact {
+			s = scim.Fold(s)
+			if !o.folded {
+				col = "scim_fold(" + col + ")"
+			}
+		}
+		switch op {
+		case filter.Co:
+			return negIf(cond{sql: "instr(" + col + ", ?) > 0", args: append(concat(o.args, nil), s), nullable: true}, neg), nil
+		case filter.Sw:
+			// A range, so an index on the column serves it: every string
+			// that starts with s sorts at or after s and before s+"\xff"
+			// (no UTF-8 encoding contains the byte 0xff).
+			p := and(o.bin(">=", col, s, true), o.bin("<", col, s+"\xff", true))
+			return negIf(p, neg), nil
+		case filter.Ew:
+			n := utf8.RuneCountInString(s)
+			if n == 0 {
+				return negIf(cond{sql: col + " IS NOT NULL", args: concat(o.args, nil)}, neg), nil
+			}
+			return negIf(cond{sql: "substr(" + col + ", ?) = ?", args: append(concat(o.args, nil), -n, s), nullable: true}, neg), nil
+		}
+		lit = s
+	case schema.Boolean:
+		b, ok := v.(bool)
+		if !ok {
+			return cond{}, filterErr("%s is a boolean; compare it with true or false", o.name)
+		}
+		if op != filter.Eq && op != filter.Ne {
+			return cond{}, filterErr("%s is a boolean; it supports only eq, ne and pr", o.name)
+		}
+		lit = boolInt(b)
+	case schema.DateTime:
+		s, ok := v.(string)
+		if !ok {
+			return cond{}, filterErr("%s is a dateTime; compare it with a quoted RFC 3339 time", o.name)
+		}
+		if o.kind != timeColumn {
+			return cond{}, filterErr("attribute %q cannot be filtered", o.name)
+		}
+		t, err := parseTime(s)
+		if err != nil {
+			return cond{}, filterErr("%s: %q is not an RFC 3339 date-time", o.name, s)
+		}
+		if op == filter.Co || op == filter.Sw || op == filter.Ew {
+			return cond{}, filterErr("%s is a dateTime; it does not support %s", o.name, op)
+		}
+		lit = clampNanos(t)
+	case schema.Integer, schema.Decimal:
+		n, ok := v.(filter.Number)
+		if !ok {
+			return cond{}, filterErr("%s is a number; compare it with a number", o.name)
+		}
+		if op == filter.Co || op == filter.Sw || op == filter.Ew {
+			return cond{}, filterErr("%s is a number; it does not support %s", o.name, op)
+		}
+		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+			lit = i
+		} else if f, err := strconv.ParseFloat(string(n), 64); err == nil {
+			lit = f
+		} else {
+			return cond{}, filterErr("%s: invalid number %s", o.name, n)
+		}
+	case schema.Complex:
+		return cond{}, filterErr("attribute %q is complex; name one of its sub-attributes", o.name)
+	default:
+		return cond{}, filterErr("attribute %q cannot be filtered", o.name)
+	}
+	switch op {
+	case filter.Eq, filter.Ne:
+		if (op == filter.Ne) != neg {
+			// True when the attribute is absent, too.
+			return o.bin("IS NOT", col, lit, false), nil
+		}
+		return o.bin("=", col, lit, true), nil
+	case filter.Gt:
+		return negIf(o.bin(">", col, lit, true), neg), nil
+	case filter.Ge:
+		return negIf(o.bin(">=", col, lit, true), neg), nil
+	case filter.Lt:
+		return negIf(o.bin("<", col, lit, true), neg), nil
+	case filter.Le:
+		return negIf(o.bin("<=", col, lit, true), neg), nil
+	}
+	return cond{}, filterErr("%s: unsupported operator %q", o.name, op)
+}
+
+// compareConst evaluates a comparison of a constant attribute in Go.
+func (o operand) compareConst(val string, op filter.Op, v any, neg bool) (cond, error) {
+	s, ok := v.(string)
+	if !ok {
+		return cond{}, filterErr("%s is a string; compare it with a quoted string", o.name)
+	}
+	if !o.attr.CaseExact {
+		val, s = scim.Fold(val), scim.Fold(s)
+	}
+	var b bool
+	switch op {
+	case filter.Eq:
+		b = val == s
+	case filter.Ne:
+		b = val != s
+	case filter.Co:
+		b = strings.Contains(val, s)
+	case filter.Sw:
+		b = strings.HasPrefix(val, s)
+	case filter.Ew:
+		b = strings.HasSuffix(val, s)
+	case filter.Gt:
+		b = val > s
+	case filter.Ge:
+		b = val >= s
+	case filter.Lt:
+		b = val < s
+	case filter.Le:
+		b = val <= s
+	default:
+		return cond{}, filterErr("%s: unsupported operator %q", o.name, op)
+	}
+	return constCond(b != neg), nil
+}
+
+func negIf(c cond, neg bool) cond {
+	if neg {
+		return c.not()
+	}
+	return c
+}
+
+// parseTime parses an xsd:dateTime as SCIM uses it: RFC 3339, with optional
+// fractional seconds; a time without a zone is taken as UTC.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err == nil {
+		return t, nil
+	}
+	if t, err2 := time.Parse("2006-01-02T15:04:05.999999999", s); err2 == nil {
+		return t, nil
+	}
+	return time.Time{}, err
+}
+
+// clampNanos is t in unix nanoseconds, clamped to the int64 range (years
+// 1678 to 2262) so that a far-away literal still compares correctly.
+func clampNanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// order is a compiled ORDER BY clause.
+type order struct {
+	sql  string
+	args []any
+}
+
+// compileSort compiles sortBy and the sort order to an ORDER BY clause that
+// ends with users.seq, so that the order is total and stable across pages.
+// An empty sortBy keeps creation order (the sort order is then ignored).
+// Users without a value sort last in ascending order and first in
+// descending order (RFC 7644 §3.4.2.3). A multi-valued attribute sorts by
+// its primary (else first) value.
+func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, error) {
+	sortBy = strings.TrimSpace(sortBy)
+	if sortBy == "" {
+		return order{sql: "users.seq"}, nil
+	}
+	p, err := filter.ParsePath(sortBy)
+	if err != nil || p.Filter != nil {
+		return order{}, filterErr("invalid sortBy %q", sortBy)
+	}
+	c := &compiler{rt: rt}
+	if isSchemas(p) {
+		return order{}, filterErr("cannot sort by schemas")
+	}
+	r, err := c.resolve(p)
+	if err != nil {
+		return order{}, err
+	}
+	var expr string
+	var args []any
+	nullable := true
+	leaf := r.attr
+	if r.sub != nil {
+		leaf = r.sub
+	}
+	switch {
+	case r.attr.MultiValued:
+		sub := r.sub
+		if sub == nil && r.attr.Type == schema.Complex {
+			sub = r.attr.Sub("value")
+		}
+		if sub == nil {
+			return order{}, filterErr("cannot sort by %q", r.name)
+		}
+		leaf = sub
+		if r.schema == rt.Core && r.attr.Name == "emails" {
+			o, err := c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.schema, attr: r.attr, kind: scopeEmail})
+			if err != nil {
+				return order{}, err
+			}
+			expr = "(SELECT " + sortFold(o) + " FROM user_emails e WHERE e.user_seq = users.seq ORDER BY e.is_primary IS 1 DESC, e.pos LIMIT 1)"
+		} else {
+			o, err := c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.schema, attr: r.attr, kind: scopeJSON})
+			if err != nil {
+				return order{}, err
+			}
+			expr = "(SELECT " + sortFold(o) + " FROM json_each(users.doc, ?) j ORDER BY json_extract(j.value, '$.primary') IS 1 DESC, j.key LIMIT 1)"
+			args = append(concat(o.args, nil), jsonPath(rt, r.schema, r.attr, nil))
+		}
+	case leaf.Type == schema.Complex:
+		return order{}, filterErr("cannot sort by %q: it is complex; name one of its sub-attributes", r.name)
+	case r.schema == rt.Core && r.attr.Name == "meta":
+		switch r.sub.Name {
+		case "created":
+			expr = "users.created"
+		case "lastModified":
+			expr = "users.modified"
+		case "version":
+			expr = "users.version"
+		case "location":
+			expr = "users.id"
+		case "resourceType":
+			return order{sql: "users.seq"}, nil // the same for every user
+		}
+		nullable = false
+	default:
+		o, err := c.userOperand(r)
+		if err != nil {
+			return order{}, err
+		}
+		expr, args = sortFold(o), o.args
+		switch o.expr {
+		case "users.id", "users.user_name_fold", "users.active":
+			nullable = false // NOT NULL columns: plain order, so an index serves it
+		}
+	}
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	nulls := ""
+	if nullable {
+		nulls = " NULLS LAST"
+		if desc {
+			nulls = " NULLS FIRST"
+		}
+	}
+	return order{sql: expr + dir + nulls + ", users.seq" + dir, args: args}, nil
+}
+
+// sortFold is the operand's expression, folded when its attribute is
+// compared case-insensitively.
+func sortFold(o operand) string {
+	if o.attr.CaseExact || o.folded || o.attr.Type != schema.String && o.attr.Type != schema.Reference {
+		return o.expr
+	}
+	return "scim_fold(" + o.expr + ")"
+}

@@ -1,0 +1,314 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+var _ store.Store = (*DB)(nil)
+
+// DB is a [store.Store] backed by one SQLite database. It is safe for
+// concurrent use.
+type DB struct {
+	write *sql.DB // one connection; transactions are BEGIN IMMEDIATE
+	read  *sql.DB // query-only connections; the same pool as write for ":memory:"
+	// now is the clock for the times the store sets itself (tenant creation,
+	// archiving).
+	now func() time.Time
+}
+
+// busyTimeout is how long a connection waits for a lock held by another
+// connection (another process sharing the file, or a checkpoint) before it
+// fails with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// memSeq numbers the in-memory databases of this process.
+var memSeq atomic.Int64
+
+func init() {
+	// scim_fold(x) is scim.Fold for SQL: filters on attributes whose
+	// caseExact is false compare scim_fold(column) with a literal folded in
+	// Go, so both sides go through the same function.
+	sqlite.MustRegisterDeterministicScalarFunction("scim_fold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return scim.Fold(v), nil
+		case []byte:
+			return scim.Fold(string(v)), nil
+		default: // NULL and numbers fold to themselves
+			return v, nil
+		}
+	})
+}
+
+// Open opens (creating it if needed) the SQLite database at path and brings
+// its schema up to date with [Migrate]. A path of ":memory:" opens a fresh
+// in-memory database private to this DB; it is served by a single
+// connection, so it suits tests and demos, not load.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	db := &DB{now: time.Now}
+	if path == ":memory:" {
+		name := fmt.Sprintf("file:scimd-mem-%d-%d?mode=memory&cache=shared", os.Getpid(), memSeq.Add(1))
+		w, err := openPool(name, "&_txlock=immediate"+pragmas(false), 1)
+		if err != nil {
+			return nil, err
+		}
+		db.write, db.read = w, w
+	} else {
+		name := "file:" + escapePath(path) + "?"
+		w, err := openPool(name, "_txlock=immediate&_pragma=journal_mode(WAL)"+pragmas(true), 1)
+		if err != nil {
+			return nil, err
+		}
+		// The writer has set WAL mode (a property of the file) before any
+		// reader connects.
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		db.write = w
+		r, err := openPool(name, "_pragma=query_only(1)"+pragmas(false), max(4, runtime.GOMAXPROCS(0)))
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		db.read = r
+	}
+	if _, err := migrate(ctx, db.write); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// pragmas returns the DSN parameters every connection gets.
+func pragmas(sync bool) string {
+	s := fmt.Sprintf("&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=temp_store(memory)&_pragma=cache_size(-16000)",
+		busyTimeout.Milliseconds())
+	if sync {
+		// FULL: in WAL mode a commit syncs the WAL, so an acknowledged
+		// write survives power loss, not just a crash of the process.
+		s += "&_pragma=synchronous(FULL)"
+	}
+	return s
+}
+
+func openPool(name, params string, conns int) (*sql.DB, error) {
+	p, err := sql.Open("sqlite", name+params)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	p.SetMaxOpenConns(conns)
+	p.SetMaxIdleConns(conns)
+	p.SetConnMaxLifetime(0)
+	p.SetConnMaxIdleTime(0)
+	return p, nil
+}
+
+// escapePath escapes the characters that would end the file name part of a
+// SQLite "file:" URI.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+// Close releases the database. It lets SQLite refresh its query planner
+// statistics first (PRAGMA optimize), which is cheap.
+func (db *DB) Close() error {
+	_, _ = db.write.Exec("PRAGMA optimize")
+	err := db.write.Close()
+	if db.read != db.write {
+		if rerr := db.read.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrate brings the schema of the SQLite database at path up to date and
+// returns the names of the migrations it applied (none when it was current).
+// [Open] does the same; Migrate is for a "scimd migrate" command that should
+// not start serving.
+func Migrate(ctx context.Context, path string) ([]string, error) {
+	if path == ":memory:" || path == "" {
+		return nil, errors.New("sqlite: migrate needs a database file")
+	}
+	w, err := openPool("file:"+escapePath(path)+"?", "_txlock=immediate&_pragma=journal_mode(WAL)"+pragmas(true), 1)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return migrate(ctx, w)
+}
+
+// migrate applies, in name order, each embedded migration that the
+// schema_migrations table does not list, each in its own IMMEDIATE
+// transaction, so that two processes migrating at once do not both apply one.
+func migrate(ctx context.Context, w *sql.DB) ([]string, error) {
+	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name    TEXT    PRIMARY KEY,
+		applied INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	known := make(map[string]bool, len(names))
+	for _, n := range names {
+		known[strings.TrimPrefix(n, "migrations/")] = true
+	}
+
+	// A database migrated by a newer scimd must not be used by this one.
+	rows, err := w.QueryContext(ctx, "SELECT name FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	var unknown []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		if !known[n] {
+			unknown = append(unknown, n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("sqlite: the database has migrations this scimd does not know (%s); it was written by a newer version", strings.Join(unknown, ", "))
+	}
+
+	var applied []string
+	for _, path := range names {
+		name := strings.TrimPrefix(path, "migrations/")
+		body, err := migrationFS.ReadFile(path)
+		if err != nil {
+			return applied, err
+		}
+		done, err := applyMigration(ctx, w, name, string(body))
+		if err != nil {
+			return applied, fmt.Errorf("sqlite: migration %s: %w", name, err)
+		}
+		if done {
+			applied = append(applied, name)
+		}
+	}
+	return applied, nil
+}
+
+func applyMigration(ctx context.Context, w *sql.DB, name, body string) (bool, error) {
+	tx, err := w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE name = ?", name).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (name, applied) VALUES (?, ?)", name, time.Now().UnixNano()); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// writeTx runs fn in a transaction on the write connection (BEGIN
+// IMMEDIATE: the write lock is taken at the start, so reads inside fn see
+// the latest data and nothing else can write until the commit). fn's error
+// is returned unchanged.
+func (db *DB) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return dbErr(tx.Commit())
+}
+
+// dbErr translates driver errors into the store's: no rows → ErrNotFound,
+// a unique or primary key violation → ErrConflict, a foreign key violation
+// (the tenant does not exist) → ErrNotFound.
+func dbErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return store.ErrConflict
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return store.ErrNotFound
+		}
+	}
+	return fmt.Errorf("sqlite: %w", err)
+}
+
+// Times are stored as unix nanoseconds. A zero time.Time (an optional time
+// that is unset) is stored as NULL.
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func optNanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromOptNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNanos(n.Int64)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,328 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scim/schema"
+	"github.com/scimd/scimd/internal/store"
+)
+
+const userCols = "users.seq, users.id, users.version, users.created, users.modified, users.doc, users.password_hash"
+
+// scanUser reads the columns userCols names.
+func scanUser(row interface{ Scan(...any) error }) (store.User, int64, error) {
+	var u store.User
+	var seq, created, modified int64
+	var doc []byte
+	if err := row.Scan(&seq, &u.ID, &u.Version, &created, &modified, &doc, &u.PasswordHash); err != nil {
+		return store.User{}, 0, dbErr(err)
+	}
+	u.Created = fromNanos(created)
+	u.Modified = fromNanos(modified)
+	if err := json.Unmarshal(doc, &u.Attrs); err != nil {
+		return store.User{}, 0, fmt.Errorf("sqlite: user %s: corrupt document: %w", u.ID, err)
+	}
+	if u.Attrs == nil {
+		u.Attrs = map[string]any{}
+	}
+	return u, seq, nil
+}
+
+// hot holds the columns derived from a user's attributes.
+type hot struct {
+	doc             []byte
+	userName        string
+	userNameFold    string
+	externalID      any // string or nil
+	displayNameFold any // string or nil
+	active          bool
+	emails          []emailRow
+}
+
+// emailRow is one user_emails row; nil fields are NULL.
+type emailRow struct {
+	value, valueFold, typ, display, primary any
+}
+
+// derive computes a user's document and hot columns from its attributes.
+// It is the only place that knows how Attrs map to columns; CreateUser and
+// UpdateUser both use it.
+func derive(attrs map[string]any) (hot, error) {
+	var h hot
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	doc, err := json.Marshal(attrs)
+	if err != nil {
+		return h, fmt.Errorf("sqlite: encode user: %w", err)
+	}
+	h.doc = doc
+	un, _ := attrs["userName"].(string)
+	if un == "" {
+		return h, errors.New("sqlite: user has no userName")
+	}
+	h.userName, h.userNameFold = un, scim.Fold(un)
+	if s, ok := attrs["externalId"].(string); ok {
+		h.externalID = s
+	}
+	if s, ok := attrs["displayName"].(string); ok {
+		h.displayNameFold = scim.Fold(s)
+	}
+	h.active = true
+	switch v := attrs["active"].(type) {
+	case nil:
+	case bool:
+		h.active = v
+	default:
+		return h, fmt.Errorf("sqlite: user %q: active is %T, not a boolean", un, v)
+	}
+	for _, e := range elements(attrs["emails"]) {
+		var r emailRow
+		if s, ok := e["value"].(string); ok {
+			r.value, r.valueFold = s, scim.Fold(s)
+		}
+		if s, ok := e["type"].(string); ok {
+			r.typ = s
+		}
+		if s, ok := e["display"].(string); ok {
+			r.display = s
+		}
+		if b, ok := e["primary"].(bool); ok {
+			r.primary = boolInt(b)
+		}
+		h.emails = append(h.emails, r)
+	}
+	return h, nil
+}
+
+// elements returns the complex values of a multi-valued attribute, in
+// order; elements that are not objects are skipped. It accepts the shapes
+// callers build ([]map[string]any) and the shape JSON decodes to ([]any).
+func elements(v any) []map[string]any {
+	switch v := v.(type) {
+	case []map[string]any:
+		return v
+	case []any:
+		out := make([]map[string]any, 0, len(v))
+		for _, e := range v {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func insertEmails(ctx context.Context, tx *sql.Tx, tenantID, seq int64, emails []emailRow) error {
+	for i, e := range emails {
+		_, err := tx.ExecContext(ctx, `INSERT INTO user_emails (user_seq, pos, tenant_id, value, value_fold, type, display, is_primary)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, seq, i, tenantID, e.value, e.valueFold, e.typ, e.display, e.primary)
+		if err != nil {
+			return dbErr(err)
+		}
+	}
+	return nil
+}
+
+// CreateUser stores a new user with Version 1. Returns store.ErrConflict if
+// another live user of the tenant has the same folded userName, and
+// store.ErrNotFound if the tenant does not exist.
+func (db *DB) CreateUser(ctx context.Context, tenantID int64, u store.User) (store.User, error) {
+	h, err := derive(u.Attrs)
+	if err != nil {
+		return store.User{}, err
+	}
+	u.Version = 1
+	u.Created = fromNanos(nanos(u.Created))
+	u.Modified = fromNanos(nanos(u.Modified))
+	err = db.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (tenant_id, id, version, created, modified, user_name, user_name_fold,
+				external_id, display_name_fold, active, doc, password_hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			tenantID, u.ID, u.Version, nanos(u.Created), nanos(u.Modified), h.userName, h.userNameFold,
+			h.externalID, h.displayNameFold, h.active, string(h.doc), u.PasswordHash)
+		if err != nil {
+			return dbErr(err)
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return dbErr(err)
+		}
+		return insertEmails(ctx, tx, tenantID, seq, h.emails)
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// User returns a live user, or store.ErrNotFound.
+func (db *DB) User(ctx context.Context, tenantID int64, id string) (store.User, error) {
+	u, _, err := scanUser(db.read.QueryRowContext(ctx,
+		"SELECT "+userCols+" FROM users WHERE users.tenant_id = ? AND users.id = ?", tenantID, id))
+	return u, err
+}
+
+// UpdateUser reads the user and calls fn with it inside one write
+// transaction, then stores what fn left (Attrs, PasswordHash, Modified) with
+// Version incremented. fn's error aborts the update and is returned
+// unchanged. Returns store.ErrNotFound, or store.ErrConflict if the new
+// userName is taken.
+func (db *DB) UpdateUser(ctx context.Context, tenantID int64, id string, fn func(*store.User) error) (store.User, error) {
+	var u store.User
+	err := db.writeTx(ctx, func(tx *sql.Tx) error {
+		cur, seq, err := scanUser(tx.QueryRowContext(ctx,
+			"SELECT "+userCols+" FROM users WHERE users.tenant_id = ? AND users.id = ?", tenantID, id))
+		if err != nil {
+			return err
+		}
+		old, err := derive(cur.Attrs)
+		if err != nil {
+			return err
+		}
+		u = cur
+		if err := fn(&u); err != nil {
+			return err
+		}
+		u.ID, u.Created, u.Version = cur.ID, cur.Created, cur.Version+1
+		u.Modified = fromNanos(nanos(u.Modified))
+		h, err := derive(u.Attrs)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE users SET version = ?, modified = ?, user_name = ?, user_name_fold = ?,
+				external_id = ?, display_name_fold = ?, active = ?, doc = ?, password_hash = ?
+			WHERE seq = ?`,
+			u.Version, nanos(u.Modified), h.userName, h.userNameFold,
+			h.externalID, h.displayNameFold, h.active, string(h.doc), u.PasswordHash, seq)
+		if err != nil {
+			return dbErr(err)
+		}
+		if slices.Equal(old.emails, h.emails) {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM user_emails WHERE user_seq = ?", seq); err != nil {
+			return dbErr(err)
+		}
+		return insertEmails(ctx, tx, tenantID, seq, h.emails)
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// DeleteUser removes a live user from SCIM. With archive its record moves
+// to archived_users (its userName is free again) until PurgeUser; otherwise
+// it is destroyed. Returns store.ErrNotFound.
+func (db *DB) DeleteUser(ctx context.Context, tenantID int64, id string, archive bool) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		if archive {
+			_, err := tx.ExecContext(ctx, `INSERT INTO archived_users (seq, tenant_id, id, version, created, modified, deleted,
+					user_name, external_id, doc, password_hash)
+				SELECT seq, tenant_id, id, version, created, modified, ?, user_name, external_id, doc, password_hash
+				FROM users WHERE tenant_id = ? AND id = ?`, nanos(db.now()), tenantID, id)
+			if err != nil {
+				return dbErr(err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE tenant_id = ? AND id = ?", tenantID, id)
+		return affectedOne(res, err)
+	})
+}
+
+// PurgeUser destroys a user's record, live or archived. Returns
+// store.ErrNotFound if neither exists.
+func (db *DB) PurgeUser(ctx context.Context, tenantID int64, id string) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM users WHERE tenant_id = ? AND id = ?", tenantID, id)
+		if err != nil {
+			return dbErr(err)
+		}
+		live, err := res.RowsAffected()
+		if err != nil {
+			return dbErr(err)
+		}
+		res, err = tx.ExecContext(ctx, "DELETE FROM archived_users WHERE tenant_id = ? AND id = ?", tenantID, id)
+		if err != nil {
+			return dbErr(err)
+		}
+		archived, err := res.RowsAffected()
+		if err != nil {
+			return dbErr(err)
+		}
+		if live+archived == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// ListUsers returns the live users of the tenant that match q, ordered by
+// q.SortBy and then by creation, with the exact number that matched. The
+// page and the count come from one read transaction, so they agree. Returns
+// a *store.FilterError for a filter or sort it cannot apply.
+func (db *DB) ListUsers(ctx context.Context, tenantID int64, q store.Query) (store.UserPage, error) {
+	where := cond{sql: "users.tenant_id = ?", args: []any{tenantID}}
+	if q.Filter != nil {
+		f, err := compileFilter(schema.UserType, q.Filter, tenantID)
+		if err != nil {
+			return store.UserPage{}, err
+		}
+		where = and(where, f)
+	}
+	order, err := compileSort(schema.UserType, q.SortBy, q.SortDescending)
+	if err != nil {
+		return store.UserPage{}, err
+	}
+	start := max(q.StartIndex, 1)
+	count := max(q.Count, 0)
+
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return store.UserPage{}, dbErr(err)
+	}
+	defer tx.Rollback()
+
+	page := store.UserPage{Total: -1}
+	if count > 0 {
+		args := append(append(slices.Clip(where.args), order.args...), count, start-1)
+		rows, err := tx.QueryContext(ctx, "SELECT "+userCols+" FROM users WHERE "+where.sql+
+			" ORDER BY "+order.sql+" LIMIT ? OFFSET ?", args...)
+		if err != nil {
+			return store.UserPage{}, dbErr(err)
+		}
+		defer rows.Close()
+		page.Users = make([]store.User, 0, min(count, 128))
+		for rows.Next() {
+			u, _, err := scanUser(rows)
+			if err != nil {
+				return store.UserPage{}, err
+			}
+			page.Users = append(page.Users, u)
+		}
+		if err := rows.Err(); err != nil {
+			return store.UserPage{}, dbErr(err)
+		}
+		// A short page that is not empty ends the result, and so tells
+		// the total without counting (the common case of a lookup such as
+		// userName eq).
+		if n := len(page.Users); n > 0 && n < count || n == 0 && start == 1 {
+			page.Total = start - 1 + n
+		}
+	}
+	if page.Total < 0 {
+		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM users WHERE "+where.sql, where.args...).Scan(&page.Total)
+		if err != nil {
+			return store.UserPage{}, dbErr(err)
+		}
+	}
+	return page, nil
+}
