@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -112,4 +113,15 @@ func newTenant(t testing.TB, env map[string]string, name string) keyJSON {
 		t.Fatalf("keys create --json printed %q: %v", out, err)
 	}
 	return k
+}
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }

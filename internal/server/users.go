@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -273,18 +274,16 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// mentionsPassword reports whether any operation may set the password.
+// mentionsPassword reports whether any operation may set the password. A
+// false positive only costs the extra read of the first pass.
 func mentionsPassword(ops []patch.Operation) bool {
 	for _, op := range ops {
-		if strings.HasPrefix(strings.ToLower(op.Path), "password") ||
-			strings.Contains(strings.ToLower(op.Path), ":password") {
+		if strings.Contains(strings.ToLower(op.Path), "password") {
 			return true
 		}
-		if m, ok := op.Value.(map[string]any); ok && op.Path == "" {
-			for k := range m {
-				if strings.EqualFold(k, "password") || strings.HasSuffix(strings.ToLower(k), ":password") {
-					return true
-				}
+		if op.Path == "" {
+			if b, err := json.Marshal(op.Value); err == nil && strings.Contains(strings.ToLower(string(b)), "password") {
+				return true
 			}
 		}
 	}

@@ -26,8 +26,9 @@ import (
 //     caseExact means no attribute is case-exact.
 //   - A comparison on a multi-valued attribute is true if any element
 //     matches; complex elements compare by their "value" sub-attribute.
-//   - ne is the negation of eq, so it is true for a missing attribute;
-//     eq null is true for a missing or null attribute.
+//   - ne is the negation of eq, so it is true for a missing attribute.
+//     eq null is the negation of pr (true for a missing attribute, null,
+//     "", [] or {}); other operators never match null.
 //   - eq, gt, ge, lt and le compare RFC 3339 date-times chronologically when
 //     both sides parse as one, other strings lexicographically; numbers
 //     compare numerically; booleans support eq and ne only; co, sw and ew
@@ -53,12 +54,7 @@ func (m *matcher) match(e Expr, v map[string]any, parent *Path) bool {
 	case *Not:
 		return !m.match(x.X, v, parent)
 	case *Present:
-		for _, val := range m.resolve(x.Path, v) {
-			if nonEmpty(val) {
-				return true
-			}
-		}
-		return false
+		return m.present(x.Path, v)
 	case *Compare:
 		return m.compare(x, v, parent)
 	case *ValuePath:
@@ -202,6 +198,17 @@ func leaves(vals []any) []any {
 	return out
 }
 
+// present reports whether p names a value in v that is not null, "", [] or
+// {}.
+func (m *matcher) present(p Path, v map[string]any) bool {
+	for _, val := range m.resolve(p, v) {
+		if nonEmpty(val) {
+			return true
+		}
+	}
+	return false
+}
+
 func nonEmpty(x any) bool {
 	switch x := x.(type) {
 	case nil:
@@ -232,19 +239,12 @@ func (m *matcher) compare(c *Compare, v map[string]any, parent *Path) bool {
 	if op == Ne {
 		op, negate = Eq, true
 	}
-	vals := leaves(m.resolve(c.Path, v))
 	var result bool
 	if c.Value == nil {
-		if op == Eq {
-			result = true
-			for _, x := range vals {
-				if x != nil {
-					result = false
-					break
-				}
-			}
-		}
+		// eq null means "not present", as in the SQL backends.
+		result = op == Eq && !m.present(c.Path, v)
 	} else {
+		vals := leaves(m.resolve(c.Path, v))
 		exact := false
 		if _, ok := c.Value.(string); ok && len(vals) > 0 {
 			exact = m.exact(c.Path, parent)

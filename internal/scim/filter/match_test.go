@@ -96,6 +96,10 @@ func TestMatch(t *testing.T) {
 		{"eq null missing", `preferredLanguage eq null`, true},
 		{"eq null null", `locale eq null`, true},
 		{"eq null present", `title eq null`, false},
+		{"eq null empty string", `nickName eq null`, true},
+		{"eq null empty list", `emptyList eq null`, true},
+		{"ne null empty string", `nickName ne null`, false},
+		{"gt null", `title gt null`, false},
 		{"ne null present", `title ne null`, true},
 		{"ne null missing", `preferredLanguage ne null`, false},
 

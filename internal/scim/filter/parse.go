@@ -118,7 +118,7 @@ type parser struct {
 	s     string
 	pos   int
 	depth int // current nesting of "(", "not (" and "["
-	peak  int // deepest nesting reached so far
+	peak  int // deepest nesting reached since the last value filter began
 	kind  string
 }
 
@@ -330,15 +330,10 @@ func (p *parser) parseAttrExp(inner bool) (Expr, error) {
 	if inner {
 		return nil, p.fail(p.pos, "value filters cannot be nested")
 	}
-	peakBefore := p.peak
 	p.peak = p.depth
 	f, err := p.parseValueFilter(path)
 	if err != nil {
 		return nil, err
-	}
-	filterPeak := p.peak
-	if peakBefore > p.peak {
-		p.peak = peakBefore
 	}
 	vp := &ValuePath{Path: path, Filter: f}
 	if p.pos >= len(p.s) || p.s[p.pos] != '.' {
@@ -347,7 +342,7 @@ func (p *parser) parseAttrExp(inner bool) (Expr, error) {
 	// emails[type eq "work"].value eq "x" is rewritten to
 	// emails[type eq "work" and value eq "x"]. An "or" filter gains a pair
 	// of parentheses when rendered; make sure that stays within MaxDepth.
-	if _, ok := f.(*Or); ok && filterPeak+1 > MaxDepth {
+	if _, ok := f.(*Or); ok && p.peak+1 > MaxDepth {
 		return nil, p.fail(start, fmt.Sprintf("%s is nested too deeply (the limit is %d levels)", p.kind, MaxDepth))
 	}
 	p.pos++
@@ -613,25 +608,27 @@ func (p *parser) parseAttrPath(inner bool) (Path, error) {
 		path.URN = urn
 		rest, restPos = word[k+1:], start+k+1
 	}
-	parts := strings.Split(rest, ".")
-	pos := restPos
-	for i, part := range parts {
-		if i > 0 {
-			if inner {
-				return Path{}, p.fail(pos-1, "sub-attributes are not allowed inside a value filter")
-			}
-			if i > 1 {
-				return Path{}, p.fail(pos-1, "only one level of sub-attribute is allowed")
-			}
-		}
-		if err := p.checkName(part, pos); err != nil {
+	attr, sub := rest, ""
+	if dot := strings.IndexByte(rest, '.'); dot >= 0 {
+		attr, sub = rest[:dot], rest[dot+1:]
+		if err := p.checkName(attr, restPos); err != nil {
 			return Path{}, err
 		}
-		pos += len(part) + 1
-	}
-	attr, sub := parts[0], ""
-	if len(parts) > 1 {
-		sub = parts[1]
+		if inner {
+			return Path{}, p.fail(restPos+dot, "sub-attributes are not allowed inside a value filter")
+		}
+		subPos := restPos + dot + 1
+		if dot2 := strings.IndexByte(sub, '.'); dot2 >= 0 {
+			if err := p.checkName(sub[:dot2], subPos); err != nil {
+				return Path{}, err
+			}
+			return Path{}, p.fail(subPos+dot2, "only one level of sub-attribute is allowed")
+		}
+		if err := p.checkName(sub, subPos); err != nil {
+			return Path{}, err
+		}
+	} else if err := p.checkName(attr, restPos); err != nil {
+		return Path{}, err
 	}
 	path.Attr, path.Sub = attr, sub
 	p.pos = end

@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -89,12 +90,10 @@ func (a *applier) apply(op Operation) *Error {
 
 // schemaNamed returns the schema of a.rt whose URN is name, or nil.
 func (a *applier) schemaNamed(name string) *schema.Schema {
-	for _, s := range a.rt.Schemas() {
-		if strings.EqualFold(name, s.ID) {
-			return s
-		}
+	if strings.EqualFold(name, a.rt.Core.ID) {
+		return a.rt.Core
 	}
-	return nil
+	return a.rt.Extension(name)
 }
 
 // applySchema applies an operation whose path, or a key of whose value, is
@@ -504,8 +503,9 @@ func applyMulti(kind string, t *target, cont map[string]any, v any) *Error {
 			matched = []int{len(list) - 1}
 		}
 		for _, i := range matched {
-			list[i].(map[string]any)[t.sub.Name] = x
-			if x == true && t.sub.Name == "primary" {
+			m := list[i].(map[string]any)
+			m[t.sub.Name] = x
+			if isPrimary(m) {
 				primary = i
 			}
 		}
@@ -526,7 +526,8 @@ func applyMulti(kind string, t *target, cont map[string]any, v any) *Error {
 			}
 			break
 		}
-		if len(matched) == 0 {
+		created := len(matched) == 0
+		if created {
 			base, err := newElement(t)
 			if err != nil {
 				return err
@@ -536,7 +537,7 @@ func applyMulti(kind string, t *target, cont map[string]any, v any) *Error {
 		}
 		for _, i := range matched {
 			m := list[i].(map[string]any)
-			if kind == opReplace {
+			if kind == opReplace && !created {
 				m = copyMap(e)
 				list[i] = m
 			} else {
@@ -584,7 +585,7 @@ func equalities(attr *schema.Attribute, x filter.Expr, e map[string]any) bool {
 		}
 		lit := x.Value
 		if n, ok := lit.(filter.Number); ok {
-			lit = jsonNumber(n)
+			lit = json.Number(n)
 		}
 		v, err := simpleValue(sub, sub.Name, lit)
 		if err != nil {
@@ -716,7 +717,7 @@ func selects(attr *schema.Attribute, sel, e any) bool {
 // when the list is empty. When primary is an index, that element keeps
 // primary true and all others lose it: "primary" may be true for one value
 // only and the value set last wins (RFC 7643 §2.4); test cases
-// "primary/...".
+// named "primary/…".
 func setList(cont map[string]any, name string, list []any, primary int) {
 	if primary >= 0 {
 		for i, x := range list {

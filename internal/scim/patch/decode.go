@@ -78,7 +78,7 @@ func Decode(body []byte) ([]Operation, error) {
 		return nil, errorf(scim.InvalidSyntax, "%q must contain %q", "schemas", scim.PatchOpURN)
 	}
 	// Some clients spell the member "operations" (R6: structural names are
-	// case-insensitive); test case "decode/operations lower case".
+	// case-insensitive); TestDecode case "operations lower case".
 	raw, _, err := member(obj, "Operations", "the request")
 	if err != nil {
 		return nil, err

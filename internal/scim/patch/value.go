@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/scimd/scimd/internal/scim"
-	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/scim/schema"
 )
 
@@ -202,8 +201,6 @@ func toFloat(x any) (float64, bool) {
 	}
 	return 0, false
 }
-
-func jsonNumber(n filter.Number) json.Number { return json.Number(n) }
 
 // copyMap returns a deep copy of m (never nil).
 func copyMap(m map[string]any) map[string]any {
