@@ -94,6 +94,14 @@ type Query struct {
 	Count          int // page size; 0 asks only for Total
 }
 
+// Position is a place in a list's order, for cursor paging (RFC 9865): the
+// sort key of the last resource of a page (nil when the list is in creation
+// order or the resource has no value) and its creation sequence number.
+type Position struct {
+	Seq int64
+	Key any
+}
+
 // UserPage is one page of users and the number that matched in total.
 type UserPage struct {
 	Total int
@@ -115,7 +123,8 @@ type Store interface {
 	Tenants(ctx context.Context) ([]Tenant, error)
 	// UpdateTenant applies fn to the tenant inside a transaction and stores
 	// the result (Name and ID are not changed). Returns ErrNotFound, or fn's
-	// error unchanged.
+	// error unchanged. Like UpdateUser's, fn must be quick and must not call
+	// the store.
 	UpdateTenant(ctx context.Context, name string, fn func(*Tenant) error) (Tenant, error)
 
 	// CreateAPIKey stores k. Returns ErrConflict if k.ID exists.
@@ -140,7 +149,9 @@ type Store interface {
 	// UpdateUser reads the user, calls fn with it inside one transaction and
 	// stores what fn left, with Version incremented. fn may set Attrs,
 	// PasswordHash and Modified; it returns an error to abort, which
-	// UpdateUser returns unchanged. Returns ErrNotFound or ErrConflict.
+	// UpdateUser returns unchanged. fn runs inside the single write
+	// transaction: it must be quick (no password hashing, no I/O) and must
+	// not call the store. Returns ErrNotFound or ErrConflict.
 	UpdateUser(ctx context.Context, tenantID int64, id string, fn func(*User) error) (User, error)
 	// DeleteUser removes a live user from SCIM. With archive the record is
 	// kept (see PurgeUser); otherwise it is destroyed. Returns ErrNotFound.

@@ -8,7 +8,14 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
-const apiKeyCols = "id, tenant_id, name, scope, secret_hash, created_by, created, expires, revoked, last_used"
+const (
+	apiKeyCols      = "id, tenant_id, name, scope, secret_hash, created_by, created, expires, revoked, last_used"
+	sqlInsertAPIKey = "INSERT INTO api_keys (" + apiKeyCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	sqlAPIKey       = "SELECT " + apiKeyCols + " FROM api_keys WHERE id = ?"
+	sqlAPIKeys      = "SELECT " + apiKeyCols + " FROM api_keys WHERE tenant_id = ? ORDER BY created DESC, id"
+	sqlRevokeAPIKey = "UPDATE api_keys SET revoked = coalesce(revoked, ?) WHERE tenant_id = ? AND id = ?"
+	sqlTouchAPIKey  = "UPDATE api_keys SET last_used = max(coalesce(last_used, ?1), ?1) WHERE id = ?2"
+)
 
 func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
 	var k store.APIKey
@@ -28,8 +35,8 @@ func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
 // CreateAPIKey stores k. Returns store.ErrConflict if k.ID exists and
 // store.ErrNotFound if k.TenantID does not.
 func (db *DB) CreateAPIKey(ctx context.Context, k store.APIKey) error {
-	return db.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys ("+apiKeyCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := db.ws.exec(ctx, tx, sqlInsertAPIKey,
 			k.ID, k.TenantID, k.Name, k.Scope, k.SecretHash, k.CreatedBy,
 			nanos(k.Created), optNanos(k.Expires), optNanos(k.Revoked), optNanos(k.LastUsed))
 		return dbErr(err)
@@ -39,12 +46,12 @@ func (db *DB) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 // APIKey returns the key with the given public id, whatever its tenant, or
 // store.ErrNotFound.
 func (db *DB) APIKey(ctx context.Context, id string) (store.APIKey, error) {
-	return scanAPIKey(db.read.QueryRowContext(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE id = ?", id))
+	return scanAPIKey(db.rs.queryRow(ctx, nil, sqlAPIKey, id))
 }
 
 // APIKeys lists a tenant's keys, newest first.
 func (db *DB) APIKeys(ctx context.Context, tenantID int64) ([]store.APIKey, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+apiKeyCols+" FROM api_keys WHERE tenant_id = ? ORDER BY created DESC, id", tenantID)
+	rows, err := db.rs.query(ctx, nil, sqlAPIKeys, tenantID)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -64,21 +71,17 @@ func (db *DB) APIKeys(ctx context.Context, tenantID int64) ([]store.APIKey, erro
 // revoked keeps its first revocation time. Returns store.ErrNotFound if the
 // tenant has no such key.
 func (db *DB) RevokeAPIKey(ctx context.Context, tenantID int64, id string, at time.Time) error {
-	return db.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked = coalesce(revoked, ?) WHERE tenant_id = ? AND id = ?",
-			nanos(at), tenantID, id)
-		return affectedOne(res, err)
+	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return affectedOne(db.ws.exec(ctx, tx, sqlRevokeAPIKey, nanos(at), tenantID, id))
 	})
 }
 
 // TouchAPIKey records that the key was used at time at (the last-used time
-// never moves backwards). It is one small UPDATE; callers throttle it.
-// Returns store.ErrNotFound if there is no such key.
+// never moves backwards). It is one small UPDATE, batched with other writes;
+// callers throttle it. Returns store.ErrNotFound if there is no such key.
 func (db *DB) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	return db.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET last_used = max(coalesce(last_used, ?1), ?1) WHERE id = ?2",
-			nanos(at), id)
-		return affectedOne(res, err)
+	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return affectedOne(db.ws.exec(ctx, tx, sqlTouchAPIKey, nanos(at), id))
 	})
 }
 

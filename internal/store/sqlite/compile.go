@@ -27,6 +27,17 @@ import (
 // gives each negated comparison a form that is true on NULL ("x IS NOT ?",
 // "(p) IS NOT 1"). Under and/or alone an unknown behaves like false, which is
 // what SCIM wants, so positive comparisons keep their plain, indexable form.
+//
+// Case: for attributes whose caseExact is false, both sides go through
+// scim.Fold, the literal in Go, the column either already (user_name_fold,
+// display_name_fold, user_emails.value_fold) or through the SQL function
+// scim_fold. Ordering (gt, lt, sortBy) is by code point (SQLite's BINARY
+// collation on UTF-8); another backend must use the same (COLLATE "C").
+//
+// co, sw and ew do not use LIKE, whose case-insensitivity is ASCII-only and
+// which would make % and _ wildcards: co is instr(x, ?) > 0, ew compares
+// substr(x, -n), and sw is the range x >= p AND x < p||0xFF, which an index
+// on x serves (userName sw "J" is an index range scan).
 
 // cond is a compiled boolean SQL expression with its arguments, in the order
 // of their placeholders.

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,11 +28,17 @@ var _ store.Store = (*DB)(nil)
 // DB is a [store.Store] backed by one SQLite database. It is safe for
 // concurrent use.
 type DB struct {
-	write *sql.DB // one connection; transactions are BEGIN IMMEDIATE
+	write *sql.DB // one connection, the writer's; transactions are BEGIN IMMEDIATE
 	read  *sql.DB // query-only connections; the same pool as write for ":memory:"
+	w     *writer
+	ws    *stmtCache // statements of write transactions, prepared at Open
+	rs    *stmtCache // statements of reads
 	// now is the clock for the times the store sets itself (tenant creation,
 	// archiving).
 	now func() time.Time
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // busyTimeout is how long a connection waits for a lock held by another
@@ -95,20 +102,38 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.read = r
 	}
 	if _, err := migrate(ctx, db.write); err != nil {
-		db.Close()
+		db.closePools()
 		return nil, err
 	}
+	db.ws = newStmtCache(db.write)
+	db.rs = newStmtCache(db.read)
+	if err := db.ws.prepareAll(ctx, writeStmts); err != nil {
+		db.closePools()
+		return nil, err
+	}
+	db.w = newWriter(db.write, db.ws)
 	return db, nil
 }
 
+// writeStmts are the statements write transactions run.
+var writeStmts = []string{
+	sqlSavepoint, sqlRelease, sqlRollbackTo,
+	sqlTenantByName, sqlInsertTenant, sqlUpdateTenant,
+	sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
+	sqlUserByID, sqlInsertUser, sqlUpdateUser, sqlInsertEmail, sqlDeleteEmails,
+	sqlArchiveUser, sqlDeleteUser, sqlPurgeUser,
+}
+
 // pragmas returns the DSN parameters every connection gets.
-func pragmas(sync bool) string {
+func pragmas(writer bool) string {
 	s := fmt.Sprintf("&_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=temp_store(memory)&_pragma=cache_size(-16000)",
 		busyTimeout.Milliseconds())
-	if sync {
+	if writer {
 		// FULL: in WAL mode a commit syncs the WAL, so an acknowledged
 		// write survives power loss, not just a crash of the process.
-		s += "&_pragma=synchronous(FULL)"
+		// journal_size_limit truncates the WAL file back to 64 MiB when a
+		// checkpoint resets it, after a burst of writes grew it.
+		s += "&_pragma=synchronous(FULL)&_pragma=journal_size_limit(67108864)"
 	}
 	return s
 }
@@ -131,10 +156,21 @@ func escapePath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
 }
 
-// Close releases the database. It lets SQLite refresh its query planner
-// statistics first (PRAGMA optimize), which is cheap.
+// Close waits for the writes under way, then releases the database. It lets
+// SQLite refresh its query planner statistics first (PRAGMA optimize), which
+// is cheap. Writes after Close fail; a second Close does nothing.
 func (db *DB) Close() error {
-	_, _ = db.write.Exec("PRAGMA optimize")
+	db.closeOnce.Do(func() {
+		db.w.close()
+		db.ws.close()
+		db.rs.close()
+		_, _ = db.write.Exec("PRAGMA optimize")
+		db.closeErr = db.closePools()
+	})
+	return db.closeErr
+}
+
+func (db *DB) closePools() error {
 	err := db.write.Close()
 	if db.read != db.write {
 		if rerr := db.read.Close(); err == nil {
@@ -245,22 +281,6 @@ func applyMigration(ctx context.Context, w *sql.DB, name, body string) (bool, er
 		return false, err
 	}
 	return true, tx.Commit()
-}
-
-// writeTx runs fn in a transaction on the write connection (BEGIN
-// IMMEDIATE: the write lock is taken at the start, so reads inside fn see
-// the latest data and nothing else can write until the commit). fn's error
-// is returned unchanged.
-func (db *DB) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return dbErr(err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return dbErr(tx.Commit())
 }
 
 // dbErr translates driver errors into the store's: no rows → ErrNotFound,

@@ -31,8 +31,9 @@ CREATE TABLE api_keys (
 CREATE INDEX api_keys_tenant_created ON api_keys (tenant_id, created);
 
 -- users holds the live users. seq is the stable creation order used for
--- paging; doc is the JSON of store.User.Attrs; the other columns are derived
--- from doc on every write (see derive in users.go).
+-- paging; doc is store.User.Attrs as JSONB (SQLite's binary JSON, read back
+-- with json(doc)); the other columns are derived from doc on every write
+-- (see derive in users.go).
 CREATE TABLE users (
     seq               INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id         INTEGER NOT NULL REFERENCES tenants (id),
@@ -45,7 +46,7 @@ CREATE TABLE users (
     external_id       TEXT,
     display_name_fold TEXT,
     active            INTEGER NOT NULL,
-    doc               TEXT    NOT NULL,
+    doc               BLOB    NOT NULL,
     password_hash     TEXT    NOT NULL DEFAULT ''
 ) STRICT;
 CREATE UNIQUE INDEX users_id        ON users (tenant_id, id);
@@ -55,6 +56,20 @@ CREATE INDEX users_display_name     ON users (tenant_id, display_name_fold);
 CREATE INDEX users_seq              ON users (tenant_id, seq);
 CREATE INDEX users_created          ON users (tenant_id, created);
 CREATE INDEX users_modified         ON users (tenant_id, modified);
+
+-- user_counts holds each tenant's number of live users, kept by triggers, so
+-- that an unfiltered list knows its total without counting.
+CREATE TABLE user_counts (
+    tenant_id INTEGER PRIMARY KEY REFERENCES tenants (id),
+    n         INTEGER NOT NULL
+) STRICT;
+CREATE TRIGGER users_count_insert AFTER INSERT ON users BEGIN
+    INSERT INTO user_counts (tenant_id, n) VALUES (NEW.tenant_id, 1)
+        ON CONFLICT (tenant_id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER users_count_delete AFTER DELETE ON users BEGIN
+    UPDATE user_counts SET n = n - 1 WHERE tenant_id = OLD.tenant_id;
+END;
 
 -- user_emails mirrors doc's emails, one row per element (pos is its index),
 -- so that emails filters are index lookups. value_fold is scim.Fold(value).
@@ -83,7 +98,7 @@ CREATE TABLE archived_users (
     deleted       INTEGER NOT NULL,
     user_name     TEXT    NOT NULL,
     external_id   TEXT,
-    doc           TEXT    NOT NULL,
+    doc           BLOB    NOT NULL,
     password_hash TEXT    NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX archived_users_id      ON archived_users (tenant_id, id);

@@ -1,0 +1,302 @@
+package sqlite
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/scimd/scimd/internal/scim/filter"
+	"github.com/scimd/scimd/internal/scim/schema"
+	"github.com/scimd/scimd/internal/store"
+)
+
+func path(attr string) filter.Path { return filter.Path{Attr: attr} }
+
+func sub(attr, s string) filter.Path { return filter.Path{Attr: attr, Sub: s} }
+
+func cmpr(p filter.Path, op filter.Op, v any) *filter.Compare {
+	return &filter.Compare{Path: p, Op: op, Value: v}
+}
+
+const tenant = int64(7)
+
+// TestCompileFilter pins the SQL each filter form compiles to, from
+// hand-built trees.
+func TestCompileFilter(t *testing.T) {
+	created := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	entPath := func(a string) string { return `$."` + schema.EnterpriseURN + `".` + a }
+	for _, tc := range []struct {
+		name     string
+		e        filter.Expr
+		wantSQL  string
+		wantArgs []any
+	}{
+		{"userName eq compares the folded column with the folded literal",
+			cmpr(path("userName"), filter.Eq, "ÉLODIE"),
+			"users.user_name_fold = ?", []any{"élodie"}},
+		{"attribute names are case-insensitive",
+			cmpr(path("USERNAME"), filter.Eq, "a"),
+			"users.user_name_fold = ?", []any{"a"}},
+		{"the core URN may prefix a name",
+			cmpr(filter.Path{URN: schema.UserURN, Attr: "userName"}, filter.Eq, "a"),
+			"users.user_name_fold = ?", []any{"a"}},
+		{"externalId is case-exact",
+			cmpr(path("externalId"), filter.Eq, "Ext-1"),
+			"users.external_id = ?", []any{"Ext-1"}},
+		{"id is case-exact",
+			cmpr(path("id"), filter.Eq, "ID"),
+			"users.id = ?", []any{"ID"}},
+		{"displayName uses its folded column",
+			cmpr(path("displayName"), filter.Eq, "Bob"),
+			"users.display_name_fold = ?", []any{"bob"}},
+		{"other strings come from the document, folded in SQL",
+			cmpr(sub("name", "familyName"), filter.Eq, "Smith"),
+			`scim_fold(json_extract(users.doc, ?)) = ?`, []any{`$."name"."familyName"`, "smith"}},
+		{"extension attributes are under their URN",
+			cmpr(filter.Path{URN: schema.EnterpriseURN, Attr: "department"}, filter.Eq, "Sales"),
+			`scim_fold(json_extract(users.doc, ?)) = ?`, []any{entPath(`"department"`), "sales"}},
+		{"a case-exact extension sub-attribute is not folded",
+			cmpr(filter.Path{URN: schema.EnterpriseURN, Attr: "manager", Sub: "value"}, filter.Eq, "M-1"),
+			`json_extract(users.doc, ?) = ?`, []any{entPath(`"manager"."value"`), "M-1"}},
+		{"a URN left in the attribute name is split",
+			cmpr(path(schema.EnterpriseURN+":department"), filter.Eq, "x"),
+			`scim_fold(json_extract(users.doc, ?)) = ?`, []any{entPath(`"department"`), "x"}},
+		{"ne is true when the attribute is absent",
+			cmpr(path("title"), filter.Ne, "x"),
+			`scim_fold(json_extract(users.doc, ?)) IS NOT ?`, []any{`$."title"`, "x"}},
+		{"not eq is ne",
+			&filter.Not{X: cmpr(path("title"), filter.Eq, "x")},
+			`scim_fold(json_extract(users.doc, ?)) IS NOT ?`, []any{`$."title"`, "x"}},
+		{"not ne is eq",
+			&filter.Not{X: cmpr(path("externalId"), filter.Ne, "x")},
+			`users.external_id = ?`, []any{"x"}},
+		{"not of an ordering is true on NULL",
+			&filter.Not{X: cmpr(path("userName"), filter.Gt, "m")},
+			`(users.user_name_fold > ?) IS NOT 1`, []any{"m"}},
+		{"sw is a range an index serves",
+			cmpr(path("userName"), filter.Sw, "Jo"),
+			`(users.user_name_fold >= ?) AND (users.user_name_fold < ?)`, []any{"jo", "jo\xff"}},
+		{"co is instr, so % and _ are plain characters",
+			cmpr(path("externalId"), filter.Co, "50%_"),
+			`instr(users.external_id, ?) > 0`, []any{"50%_"}},
+		{"ew compares the tail, counted in characters",
+			cmpr(path("externalId"), filter.Ew, "é1"),
+			`substr(users.external_id, ?) = ?`, []any{-2, "é1"}},
+		{"ew with an empty string matches any value",
+			cmpr(path("externalId"), filter.Ew, ""),
+			`users.external_id IS NOT NULL`, nil},
+		{"gt, ge, lt, le",
+			&filter.And{Left: cmpr(path("userName"), filter.Ge, "a"), Right: cmpr(path("userName"), filter.Lt, "b")},
+			`(users.user_name_fold >= ?) AND (users.user_name_fold < ?)`, []any{"a", "b"}},
+		{"pr is not NULL and not empty",
+			&filter.Present{Path: path("title")},
+			`(json_extract(users.doc, ?) IS NOT NULL AND json_extract(users.doc, ?) <> '')`, []any{`$."title"`, `$."title"`}},
+		{"not pr",
+			&filter.Not{X: &filter.Present{Path: path("externalId")}},
+			`NOT ((users.external_id IS NOT NULL AND users.external_id <> ''))`, nil},
+		{"eq null is absent",
+			cmpr(path("externalId"), filter.Eq, nil),
+			`NOT ((users.external_id IS NOT NULL AND users.external_id <> ''))`, nil},
+		{"a complex attribute is present when it has a non-empty member",
+			&filter.Present{Path: path("name")},
+			`EXISTS (SELECT 1 FROM json_each(users.doc, ?) WHERE value IS NOT NULL AND value <> '')`, []any{`$."name"`}},
+		{"booleans",
+			cmpr(path("active"), filter.Eq, false),
+			`users.active = ?`, []any{0}},
+		{"booleans ne",
+			cmpr(path("active"), filter.Ne, true),
+			`users.active IS NOT ?`, []any{1}},
+		{"meta.created is an integer column",
+			cmpr(sub("meta", "created"), filter.Gt, "2024-05-06T09:08:09+02:00"),
+			`users.created > ?`, []any{created.UnixNano()}},
+		{"meta.lastModified",
+			cmpr(sub("meta", "lastModified"), filter.Le, "2024-05-06T07:08:09Z"),
+			`users.modified <= ?`, []any{created.UnixNano()}},
+		{"meta.resourceType is a constant",
+			cmpr(sub("meta", "resourceType"), filter.Eq, "User"),
+			`1`, nil},
+		{"and folds constants",
+			&filter.And{Left: cmpr(sub("meta", "resourceType"), filter.Eq, "User"), Right: cmpr(path("id"), filter.Eq, "x")},
+			`users.id = ?`, []any{"x"}},
+		{"or folds constants",
+			&filter.Or{Left: cmpr(sub("meta", "resourceType"), filter.Ne, "User"), Right: cmpr(path("id"), filter.Eq, "x")},
+			`users.id = ?`, []any{"x"}},
+		{"De Morgan",
+			&filter.Not{X: &filter.Or{Left: cmpr(path("id"), filter.Eq, "a"), Right: cmpr(path("userName"), filter.Sw, "b")}},
+			`(users.id IS NOT ?) AND (((users.user_name_fold >= ?) AND (users.user_name_fold < ?)) IS NOT 1)`, []any{"a", "b", "b\xff"}},
+		{"Entra's emails[type eq \"work\"].value eq: one element, through the index",
+			&filter.ValuePath{Path: path("emails"), Filter: &filter.And{
+				Left:  cmpr(path("type"), filter.Eq, "work"),
+				Right: cmpr(path("value"), filter.Eq, "Alice@Example.com")}},
+			`users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ? AND ((scim_fold(e.type) = ?) AND (e.value_fold = ?)))`,
+			[]any{tenant, "work", "alice@example.com"}},
+		{"a path with a value filter is a value path",
+			cmpr(filter.Path{Attr: "emails", Filter: cmpr(path("type"), filter.Eq, "work"), Sub: "value"}, filter.Eq, "x"),
+			`users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ? AND ((scim_fold(e.type) = ?) AND (e.value_fold = ?)))`,
+			[]any{tenant, "work", "x"}},
+		{"emails.value eq",
+			cmpr(sub("emails", "value"), filter.Eq, "x"),
+			`users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ? AND (e.value_fold = ?))`, []any{tenant, "x"}},
+		{"emails eq compares value",
+			cmpr(path("emails"), filter.Co, "X"),
+			`users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ? AND (instr(e.value_fold, ?) > 0))`, []any{tenant, "x"}},
+		{"emails pr",
+			&filter.Present{Path: path("emails")},
+			`users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ?)`, []any{tenant}},
+		{"not of a value path",
+			&filter.Not{X: &filter.ValuePath{Path: path("emails"), Filter: cmpr(path("primary"), filter.Eq, true)}},
+			`NOT (users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ? AND (e.is_primary = ?)))`, []any{tenant, 1}},
+		{"not inside a value path applies to the element",
+			&filter.ValuePath{Path: path("emails"), Filter: &filter.Not{X: cmpr(path("type"), filter.Eq, "work")}},
+			`users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ? AND (scim_fold(e.type) IS NOT ?))`, []any{tenant, "work"}},
+		{"other multi-valued attributes: json_each, one element",
+			&filter.ValuePath{Path: path("phoneNumbers"), Filter: &filter.And{
+				Left:  cmpr(path("type"), filter.Eq, "work"),
+				Right: cmpr(path("value"), filter.Eq, "+1")}},
+			`EXISTS (SELECT 1 FROM json_each(users.doc, ?) j WHERE 1 AND ((scim_fold(json_extract(j.value, ?)) = ?) AND (scim_fold(json_extract(j.value, ?)) = ?)))`,
+			[]any{`$."phoneNumbers"`, `$."type"`, "work", `$."value"`, "+1"}},
+		{"a value filter on a single complex attribute",
+			&filter.ValuePath{Path: path("name"), Filter: cmpr(path("givenName"), filter.Eq, "A")},
+			`scim_fold(json_extract(users.doc, ?)) = ?`, []any{`$."name"."givenName"`, "a"}},
+		{"schemas eq the extension: the document has it",
+			cmpr(path("schemas"), filter.Eq, schema.EnterpriseURN),
+			`json_type(users.doc, ?) IS NOT NULL`, []any{`$."` + schema.EnterpriseURN + `"`}},
+		{"schemas eq core",
+			cmpr(path("schemas"), filter.Eq, schema.UserURN),
+			`1`, nil},
+		{"a value filter on what is not a sub-attribute",
+			&filter.ValuePath{Path: path("emails"), Filter: cmpr(sub("meta", "resourceType"), filter.Eq, "Group")},
+			"", nil}, // an error
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := compileFilter(schema.UserType, tc.e, tenant)
+			if tc.wantSQL == "" {
+				if err == nil {
+					t.Fatalf("compiled to %q, want an error", got.sql)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("compileFilter: %v", err)
+			}
+			if got.sql != tc.wantSQL {
+				t.Errorf("SQL\n got %s\nwant %s", got.sql, tc.wantSQL)
+			}
+			if diff := cmp.Diff(tc.wantArgs, got.args, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+			if n := strings.Count(got.sql, "?"); n != len(got.args) {
+				t.Errorf("%d placeholders, %d args", n, len(got.args))
+			}
+		})
+	}
+}
+
+func TestCompileFilterErrors(t *testing.T) {
+	deep := filter.Expr(cmpr(path("id"), filter.Eq, "x"))
+	for range 200 {
+		deep = &filter.Not{X: deep}
+	}
+	// A balanced tree: shallow, but with more arguments than allowed.
+	var wide func(n int) filter.Expr
+	wide = func(n int) filter.Expr {
+		if n == 1 {
+			return cmpr(path("externalId"), filter.Eq, "x")
+		}
+		return &filter.Or{Left: wide(n / 2), Right: wide(n - n/2)}
+	}
+	for _, tc := range []struct {
+		name string
+		e    filter.Expr
+		want string // in the message
+	}{
+		{"unknown attribute", cmpr(path("foo"), filter.Eq, "x"), `"foo"`},
+		{"unknown sub-attribute", cmpr(sub("name", "foo"), filter.Eq, "x"), `"name.foo"`},
+		{"unknown extension attribute", cmpr(filter.Path{URN: schema.EnterpriseURN, Attr: "foo"}, filter.Eq, "x"), "foo"},
+		{"unknown schema", cmpr(filter.Path{URN: "urn:example:x", Attr: "foo"}, filter.Eq, "x"), "schema"},
+		{"unknown attribute in a value filter", &filter.ValuePath{Path: path("emails"), Filter: cmpr(path("foo"), filter.Eq, "x")}, `"emails.foo"`},
+		{"nested value filters", &filter.ValuePath{Path: path("emails"), Filter: &filter.ValuePath{Path: path("value"), Filter: cmpr(path("x"), filter.Eq, "x")}}, "nested"},
+		{"password", cmpr(path("password"), filter.Eq, "x"), "password"},
+		{"groups", cmpr(sub("groups", "value"), filter.Eq, "x"), "groups"},
+		{"boolean with a string", cmpr(path("active"), filter.Eq, "true"), "boolean"},
+		{"boolean ordered", cmpr(path("active"), filter.Gt, true), "boolean"},
+		{"string with a number", cmpr(path("userName"), filter.Eq, filter.Number("1")), "string"},
+		{"string with a boolean", cmpr(path("userName"), filter.Eq, true), "string"},
+		{"bad time", cmpr(sub("meta", "created"), filter.Gt, "yesterday"), "RFC 3339"},
+		{"time with co", cmpr(sub("meta", "created"), filter.Co, "2024-01-01T00:00:00Z"), "co"},
+		{"meta.location", cmpr(sub("meta", "location"), filter.Eq, "x"), "cannot be filtered"},
+		{"complex compared", cmpr(path("name"), filter.Eq, "x"), "complex"},
+		{"null ordered", cmpr(path("title"), filter.Gt, nil), "null"},
+		{"schemas co", cmpr(path("schemas"), filter.Co, "x"), "schemas"},
+		{"nil", nil, "empty"},
+		{"too deep", deep, "deeply"},
+		{"too many arguments", wide(1500), "complex"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := compileFilter(schema.UserType, tc.e, tenant)
+			var fe *store.FilterError
+			if !errors.As(err, &fe) {
+				t.Fatalf("got %v (%T), want a *store.FilterError", err, err)
+			}
+			if !strings.Contains(fe.Msg, tc.want) {
+				t.Errorf("message %q does not mention %q", fe.Msg, tc.want)
+			}
+		})
+	}
+}
+
+// TestCompileFilterParameterises checks that no literal reaches the SQL
+// text.
+func TestCompileFilterParameterises(t *testing.T) {
+	const evil = `x') OR 1=1; DROP TABLE users; --"`
+	for _, p := range []filter.Path{path("userName"), path("title"), sub("emails", "value"), sub("phoneNumbers", "type"),
+		{URN: schema.EnterpriseURN, Attr: "department"}, path("externalId")} {
+		for _, op := range []filter.Op{filter.Eq, filter.Ne, filter.Co, filter.Sw, filter.Ew, filter.Gt, filter.Le} {
+			c, err := compileFilter(schema.UserType, cmpr(p, op, evil), tenant)
+			if err != nil {
+				t.Fatalf("%v %s: %v", p, op, err)
+			}
+			if strings.Contains(c.sql, "DROP") || strings.Contains(c.sql, "1=1") {
+				t.Errorf("%v %s: literal in SQL: %s", p, op, c.sql)
+			}
+		}
+	}
+}
+
+func TestCompileSort(t *testing.T) {
+	for _, tc := range []struct {
+		sortBy   string
+		desc     bool
+		wantSQL  string
+		wantArgs []any
+	}{
+		{"", false, "users.seq", nil},
+		{"", true, "users.seq", nil},
+		{"userName", false, "users.user_name_fold ASC, users.seq ASC", nil},
+		{"userName", true, "users.user_name_fold DESC, users.seq DESC", nil},
+		{"meta.created", false, "users.created ASC, users.seq ASC", nil},
+		{"externalId", false, "users.external_id ASC NULLS LAST, users.seq ASC", nil},
+		{"displayName", true, "users.display_name_fold DESC NULLS FIRST, users.seq DESC", nil},
+		{"title", false, `scim_fold(json_extract(users.doc, ?)) ASC NULLS LAST, users.seq ASC`, []any{`$."title"`}},
+		{schema.EnterpriseURN + ":manager.value", false, `json_extract(users.doc, ?) ASC NULLS LAST, users.seq ASC`,
+			[]any{`$."` + schema.EnterpriseURN + `"."manager"."value"`}},
+		{"emails", false, "(SELECT e.value_fold FROM user_emails e WHERE e.user_seq = users.seq ORDER BY e.is_primary IS 1 DESC, e.pos LIMIT 1) ASC NULLS LAST, users.seq ASC", nil},
+		{"meta.resourceType", false, "users.seq", nil},
+	} {
+		got, err := compileSort(schema.UserType, tc.sortBy, tc.desc)
+		if err != nil {
+			t.Errorf("compileSort(%q): %v", tc.sortBy, err)
+			continue
+		}
+		if got.sql != tc.wantSQL {
+			t.Errorf("compileSort(%q, %v)\n got %s\nwant %s", tc.sortBy, tc.desc, got.sql, tc.wantSQL)
+		}
+		if diff := cmp.Diff(tc.wantArgs, got.args, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("compileSort(%q) args (-want +got):\n%s", tc.sortBy, diff)
+		}
+	}
+}

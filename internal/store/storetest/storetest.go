@@ -1,0 +1,691 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scimd/scimd/internal/store"
+)
+
+// Run runs the conformance suite. newStore must return a new, empty store
+// for each call; the suite closes it when the subtest ends.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"Tenants", testTenants},
+		{"UpdateTenant", testUpdateTenant},
+		{"APIKeys", testAPIKeys},
+		{"UserCRUD", testUserCRUD},
+		{"UserDelete", testUserDelete},
+		{"UserNameUniqueness", testUserNameUniqueness},
+		{"UserTenantIsolation", testUserTenantIsolation},
+		{"UpdateUserAbort", testUpdateUserAbort},
+		{"UpdateUserKeepsEmailsInSync", testUpdateUserEmails},
+		{"ConcurrentUpdateUser", testConcurrentUpdateUser},
+		{"Filters", testFilters},
+		{"InvalidFilters", testInvalidFilters},
+		{"Paging", testPaging},
+		{"Sorting", testSorting},
+		{"InvalidSort", testInvalidSort},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.fn(t, s)
+		})
+	}
+}
+
+// base is the creation time of the first fixture user. It has nanoseconds,
+// which a store must keep.
+var base = time.Date(2024, 1, 2, 3, 4, 5, 123456789, time.UTC)
+
+func mustTenant(t *testing.T, s store.Store, name string) store.Tenant {
+	t.Helper()
+	tn, err := s.CreateTenant(t.Context(), name)
+	if err != nil {
+		t.Fatalf("CreateTenant(%q): %v", name, err)
+	}
+	return tn
+}
+
+func mustCreateUser(t *testing.T, s store.Store, tenantID int64, u store.User) store.User {
+	t.Helper()
+	got, err := s.CreateUser(t.Context(), tenantID, u)
+	if err != nil {
+		t.Fatalf("CreateUser(%v, %v): %v", tenantID, u.Attrs["userName"], err)
+	}
+	return got
+}
+
+// newUser returns a user with the given id and userName, created at base+i
+// minutes.
+func newUser(id, userName string, i int, attrs map[string]any) store.User {
+	a := map[string]any{"userName": userName, "active": true}
+	for k, v := range attrs {
+		a[k] = v
+	}
+	at := base.Add(time.Duration(i) * time.Minute)
+	return store.User{ID: id, Created: at, Modified: at, Attrs: a}
+}
+
+func userNames(us []store.User) []string {
+	out := make([]string, 0, len(us))
+	for _, u := range us {
+		s, _ := u.Attrs["userName"].(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: got error %v, want %v", what, err, want)
+	}
+}
+
+func testTenants(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	before := time.Now().Add(-time.Second)
+	acme := mustTenant(t, s, "acme")
+	if acme.ID == 0 || acme.Name != "acme" {
+		t.Errorf("CreateTenant = %+v", acme)
+	}
+	if acme.Created.Before(before) || acme.Created.After(time.Now().Add(time.Second)) {
+		t.Errorf("Created = %v, want about now", acme.Created)
+	}
+	want := store.Tenant{ID: acme.ID, Name: "acme", Created: acme.Created,
+		ProvisioningActive: false, APIKeysEnabled: true, PasswordSignIn: true, OnDelete: store.OnDeleteArchive}
+	if diff := cmp.Diff(want, acme); diff != "" {
+		t.Errorf("CreateTenant defaults (-want +got):\n%s", diff)
+	}
+	_, err := s.CreateTenant(ctx, "acme")
+	wantErr(t, "CreateTenant duplicate", err, store.ErrConflict)
+
+	globex := mustTenant(t, s, "globex")
+	if globex.ID == acme.ID {
+		t.Errorf("two tenants share id %d", acme.ID)
+	}
+	mustTenant(t, s, "beta")
+
+	got, err := s.Tenant(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Tenant: %v", err)
+	}
+	if diff := cmp.Diff(acme, got); diff != "" {
+		t.Errorf("Tenant (-want +got):\n%s", diff)
+	}
+	got, err = s.TenantByID(ctx, globex.ID)
+	if err != nil {
+		t.Fatalf("TenantByID: %v", err)
+	}
+	if diff := cmp.Diff(globex, got); diff != "" {
+		t.Errorf("TenantByID (-want +got):\n%s", diff)
+	}
+	_, err = s.Tenant(ctx, "nope")
+	wantErr(t, "Tenant unknown", err, store.ErrNotFound)
+	_, err = s.TenantByID(ctx, globex.ID+1000)
+	wantErr(t, "TenantByID unknown", err, store.ErrNotFound)
+
+	all, err := s.Tenants(ctx)
+	if err != nil {
+		t.Fatalf("Tenants: %v", err)
+	}
+	var names []string
+	for _, tn := range all {
+		names = append(names, tn.Name)
+	}
+	if diff := cmp.Diff([]string{"acme", "beta", "globex"}, names); diff != "" {
+		t.Errorf("Tenants by name (-want +got):\n%s", diff)
+	}
+}
+
+func testUpdateTenant(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	got, err := s.UpdateTenant(ctx, "acme", func(tn *store.Tenant) error {
+		tn.ProvisioningActive = true
+		tn.APIKeysEnabled = false
+		tn.PasswordSignIn = false
+		tn.OnDelete = store.OnDeletePurge
+		tn.Name = "renamed" // ignored
+		tn.ID = 999         // ignored
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateTenant: %v", err)
+	}
+	want := acme
+	want.ProvisioningActive, want.APIKeysEnabled, want.PasswordSignIn, want.OnDelete = true, false, false, store.OnDeletePurge
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UpdateTenant result (-want +got):\n%s", diff)
+	}
+	stored, err := s.Tenant(ctx, "acme")
+	if err != nil {
+		t.Fatalf("Tenant: %v", err)
+	}
+	if diff := cmp.Diff(want, stored); diff != "" {
+		t.Errorf("Tenant after update (-want +got):\n%s", diff)
+	}
+
+	boom := errors.New("boom")
+	_, err = s.UpdateTenant(ctx, "acme", func(tn *store.Tenant) error {
+		tn.ProvisioningActive = false
+		return fmt.Errorf("wrapped: %w", boom)
+	})
+	wantErr(t, "UpdateTenant fn error", err, boom)
+	stored, _ = s.Tenant(ctx, "acme")
+	if !stored.ProvisioningActive {
+		t.Errorf("UpdateTenant stored the change of an fn that failed")
+	}
+	_, err = s.UpdateTenant(ctx, "nope", func(*store.Tenant) error { return nil })
+	wantErr(t, "UpdateTenant unknown", err, store.ErrNotFound)
+}
+
+func testAPIKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	globex := mustTenant(t, s, "globex")
+	k1 := store.APIKey{ID: "key-1", TenantID: acme.ID, Name: "okta", Scope: store.ScopeWrite,
+		SecretHash: []byte{1, 2, 3, 0, 255}, CreatedBy: "admin@acme", Created: base,
+		Expires: base.Add(365 * 24 * time.Hour)}
+	k2 := store.APIKey{ID: "key-2", TenantID: acme.ID, Name: "reader", Scope: store.ScopeRead,
+		SecretHash: []byte("hash-2"), CreatedBy: "admin@acme", Created: base.Add(time.Hour)}
+	k3 := store.APIKey{ID: "key-3", TenantID: globex.ID, Name: "entra", Scope: store.ScopeWrite,
+		SecretHash: []byte("hash-3"), CreatedBy: "admin@globex", Created: base.Add(2 * time.Hour)}
+	for _, k := range []store.APIKey{k1, k2, k3} {
+		if err := s.CreateAPIKey(ctx, k); err != nil {
+			t.Fatalf("CreateAPIKey(%s): %v", k.ID, err)
+		}
+	}
+	dup := k3
+	dup.TenantID = acme.ID
+	wantErr(t, "CreateAPIKey duplicate id", s.CreateAPIKey(ctx, dup), store.ErrConflict)
+
+	got, err := s.APIKey(ctx, "key-1")
+	if err != nil {
+		t.Fatalf("APIKey: %v", err)
+	}
+	if diff := cmp.Diff(k1, got); diff != "" {
+		t.Errorf("APIKey (-want +got):\n%s", diff)
+	}
+	if !got.Revoked.IsZero() || !got.LastUsed.IsZero() {
+		t.Errorf("new key has Revoked %v, LastUsed %v; want zero", got.Revoked, got.LastUsed)
+	}
+	_, err = s.APIKey(ctx, "nope")
+	wantErr(t, "APIKey unknown", err, store.ErrNotFound)
+
+	list, err := s.APIKeys(ctx, acme.ID)
+	if err != nil {
+		t.Fatalf("APIKeys: %v", err)
+	}
+	if diff := cmp.Diff([]store.APIKey{k2, k1}, list); diff != "" {
+		t.Errorf("APIKeys newest first, own tenant only (-want +got):\n%s", diff)
+	}
+
+	// Revoking needs the key's own tenant.
+	at := base.Add(3 * time.Hour)
+	wantErr(t, "RevokeAPIKey other tenant", s.RevokeAPIKey(ctx, globex.ID, "key-1", at), store.ErrNotFound)
+	wantErr(t, "RevokeAPIKey unknown", s.RevokeAPIKey(ctx, acme.ID, "nope", at), store.ErrNotFound)
+	if err := s.RevokeAPIKey(ctx, acme.ID, "key-1", at); err != nil {
+		t.Fatalf("RevokeAPIKey: %v", err)
+	}
+	got, _ = s.APIKey(ctx, "key-1")
+	if !got.Revoked.Equal(at) {
+		t.Errorf("Revoked = %v, want %v", got.Revoked, at)
+	}
+	if got, _ := s.APIKey(ctx, "key-3"); !got.Revoked.IsZero() {
+		t.Errorf("revoking key-1 revoked key-3")
+	}
+
+	used := base.Add(4 * time.Hour)
+	if err := s.TouchAPIKey(ctx, "key-2", used); err != nil {
+		t.Fatalf("TouchAPIKey: %v", err)
+	}
+	got, _ = s.APIKey(ctx, "key-2")
+	if !got.LastUsed.Equal(used) {
+		t.Errorf("LastUsed = %v, want %v", got.LastUsed, used)
+	}
+	later := used.Add(time.Minute)
+	if err := s.TouchAPIKey(ctx, "key-2", later); err != nil {
+		t.Fatalf("TouchAPIKey: %v", err)
+	}
+	got, _ = s.APIKey(ctx, "key-2")
+	if !got.LastUsed.Equal(later) {
+		t.Errorf("LastUsed = %v, want %v", got.LastUsed, later)
+	}
+	if list, _ := s.APIKeys(ctx, globex.ID); len(list) != 1 || list[0].ID != "key-3" {
+		t.Errorf("APIKeys(globex) = %v, want key-3 only", list)
+	}
+}
+
+func testUserCRUD(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	in := newUser("u-1", "Alice", 0, map[string]any{
+		"displayName": "Alice Smith",
+		"name":        map[string]any{"givenName": "Alice", "familyName": "Smith"},
+		"emails":      []any{map[string]any{"value": "alice@example.com", "type": "work", "primary": true}},
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": map[string]any{"department": "Eng"},
+	})
+	in.PasswordHash = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA"
+	in.Version = 42 // ignored
+	created := mustCreateUser(t, s, acme.ID, in)
+	want := in
+	want.Version = 1
+	if diff := cmp.Diff(want, created); diff != "" {
+		t.Errorf("CreateUser (-want +got):\n%s", diff)
+	}
+	got, err := s.User(ctx, acme.ID, "u-1")
+	if err != nil {
+		t.Fatalf("User: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("User (-want +got):\n%s", diff)
+	}
+	_, err = s.User(ctx, acme.ID, "u-2")
+	wantErr(t, "User unknown", err, store.ErrNotFound)
+	_, err = s.CreateUser(ctx, acme.ID, newUser("u-1", "other", 1, nil))
+	wantErr(t, "CreateUser duplicate id", err, store.ErrConflict)
+	if _, err := s.CreateUser(ctx, acme.ID+1000, newUser("u-9", "ghost", 1, nil)); err == nil {
+		t.Errorf("CreateUser in a tenant that does not exist succeeded")
+	}
+
+	mod := base.Add(time.Hour)
+	updated, err := s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error {
+		if u.Version != 1 {
+			t.Errorf("fn got Version %d, want 1", u.Version)
+		}
+		u.Attrs["title"] = "Engineer"
+		u.Attrs["active"] = false
+		u.Modified = mod
+		u.PasswordHash = ""
+		u.ID = "hijack"                  // ignored
+		u.Created = base.Add(-time.Hour) // ignored
+		u.Version = 100                  // ignored
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	want.Attrs["title"] = "Engineer"
+	want.Attrs["active"] = false
+	want.Modified = mod
+	want.PasswordHash = ""
+	want.Version = 2
+	if diff := cmp.Diff(want, updated); diff != "" {
+		t.Errorf("UpdateUser result (-want +got):\n%s", diff)
+	}
+	got, err = s.User(ctx, acme.ID, "u-1")
+	if err != nil {
+		t.Fatalf("User: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("User after update (-want +got):\n%s", diff)
+	}
+	if _, err := s.User(ctx, acme.ID, "hijack"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateUser changed the id")
+	}
+	_, err = s.UpdateUser(ctx, acme.ID, "nope", func(*store.User) error { return nil })
+	wantErr(t, "UpdateUser unknown", err, store.ErrNotFound)
+
+	// A rename to a name another user holds (case-insensitively) conflicts
+	// and changes nothing.
+	mustCreateUser(t, s, acme.ID, newUser("u-2", "Bob", 1, nil))
+	_, err = s.UpdateUser(ctx, acme.ID, "u-2", func(u *store.User) error {
+		u.Attrs["userName"] = "ALICE"
+		return nil
+	})
+	wantErr(t, "UpdateUser rename to a taken userName", err, store.ErrConflict)
+	if got, _ := s.User(ctx, acme.ID, "u-2"); got.Attrs["userName"] != "Bob" || got.Version != 1 {
+		t.Errorf("failed rename left userName %v, version %d", got.Attrs["userName"], got.Version)
+	}
+	// Changing the case of one's own userName is fine.
+	if _, err := s.UpdateUser(ctx, acme.ID, "u-2", func(u *store.User) error {
+		u.Attrs["userName"] = "BOB"
+		return nil
+	}); err != nil {
+		t.Errorf("UpdateUser to a case variant of its own userName: %v", err)
+	}
+}
+
+func testUserDelete(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	list := func() []string {
+		t.Helper()
+		p, err := s.ListUsers(ctx, acme.ID, store.Query{Count: 100})
+		if err != nil {
+			t.Fatalf("ListUsers: %v", err)
+		}
+		return userNames(p.Users)
+	}
+	mustCreateUser(t, s, acme.ID, newUser("u-1", "alice", 0, map[string]any{
+		"emails": []any{map[string]any{"value": "alice@example.com"}}}))
+	mustCreateUser(t, s, acme.ID, newUser("u-2", "bob", 1, nil))
+
+	// Archive: gone from SCIM, userName free, record purgeable.
+	if err := s.DeleteUser(ctx, acme.ID, "u-1", true); err != nil {
+		t.Fatalf("DeleteUser(archive): %v", err)
+	}
+	_, err := s.User(ctx, acme.ID, "u-1")
+	wantErr(t, "User after archive", err, store.ErrNotFound)
+	wantErr(t, "DeleteUser twice", s.DeleteUser(ctx, acme.ID, "u-1", true), store.ErrNotFound)
+	_, err = s.UpdateUser(ctx, acme.ID, "u-1", func(*store.User) error { return nil })
+	wantErr(t, "UpdateUser archived", err, store.ErrNotFound)
+	if diff := cmp.Diff([]string{"bob"}, list()); diff != "" {
+		t.Errorf("ListUsers after archive (-want +got):\n%s", diff)
+	}
+	f := mustParse(t, `emails.value eq "alice@example.com"`)
+	if p, err := s.ListUsers(ctx, acme.ID, store.Query{Filter: f, Count: 10}); err != nil || p.Total != 0 {
+		t.Errorf("archived user's email still matches a filter: %v, %v", p, err)
+	}
+	mustCreateUser(t, s, acme.ID, newUser("u-3", "ALICE", 2, nil))
+	if err := s.PurgeUser(ctx, acme.ID, "u-1"); err != nil {
+		t.Errorf("PurgeUser(archived): %v", err)
+	}
+	wantErr(t, "PurgeUser twice", s.PurgeUser(ctx, acme.ID, "u-1"), store.ErrNotFound)
+
+	// Destroy: gone for good.
+	if err := s.DeleteUser(ctx, acme.ID, "u-2", false); err != nil {
+		t.Fatalf("DeleteUser(destroy): %v", err)
+	}
+	_, err = s.User(ctx, acme.ID, "u-2")
+	wantErr(t, "User after destroy", err, store.ErrNotFound)
+	wantErr(t, "PurgeUser destroyed", s.PurgeUser(ctx, acme.ID, "u-2"), store.ErrNotFound)
+	mustCreateUser(t, s, acme.ID, newUser("u-4", "bob", 3, nil))
+
+	// Purge of a live user.
+	if err := s.PurgeUser(ctx, acme.ID, "u-3"); err != nil {
+		t.Fatalf("PurgeUser(live): %v", err)
+	}
+	_, err = s.User(ctx, acme.ID, "u-3")
+	wantErr(t, "User after purge", err, store.ErrNotFound)
+	if diff := cmp.Diff([]string{"bob"}, list()); diff != "" {
+		t.Errorf("ListUsers at the end (-want +got):\n%s", diff)
+	}
+	wantErr(t, "DeleteUser unknown", s.DeleteUser(ctx, acme.ID, "nope", false), store.ErrNotFound)
+	wantErr(t, "PurgeUser unknown", s.PurgeUser(ctx, acme.ID, "nope"), store.ErrNotFound)
+}
+
+func testUserNameUniqueness(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	globex := mustTenant(t, s, "globex")
+	mustCreateUser(t, s, acme.ID, newUser("u-1", "ÉLODIE", 0, nil))
+	for i, name := range []string{"élodie", "Élodie", "ÉLODIE"} {
+		_, err := s.CreateUser(ctx, acme.ID, newUser(fmt.Sprintf("x-%d", i), name, 1, nil))
+		wantErr(t, fmt.Sprintf("CreateUser(%q) after ÉLODIE", name), err, store.ErrConflict)
+	}
+	mustCreateUser(t, s, acme.ID, newUser("u-2", "elodie", 1, nil)) // no accent: another name
+	mustCreateUser(t, s, acme.ID, newUser("u-3", "kim", 2, nil))
+	_, err := s.CreateUser(ctx, acme.ID, newUser("u-4", "\u212Aim", 3, nil)) // Kelvin sign
+	wantErr(t, "CreateUser(KELVIN SIGN+im) after kim", err, store.ErrConflict)
+
+	// The same userName in another tenant is another user.
+	mustCreateUser(t, s, globex.ID, newUser("u-1", "élodie", 0, nil))
+
+	// Deleting frees the name, archived or destroyed.
+	if err := s.DeleteUser(ctx, acme.ID, "u-1", true); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	mustCreateUser(t, s, acme.ID, newUser("u-5", "Élodie", 4, nil))
+	if err := s.DeleteUser(ctx, acme.ID, "u-5", false); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	mustCreateUser(t, s, acme.ID, newUser("u-6", "élodie", 5, nil))
+}
+
+func testUserTenantIsolation(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	globex := mustTenant(t, s, "globex")
+	mustCreateUser(t, s, acme.ID, newUser("u-1", "alice", 0, nil))
+	mustCreateUser(t, s, globex.ID, newUser("u-2", "bob", 1, nil))
+
+	_, err := s.User(ctx, globex.ID, "u-1")
+	wantErr(t, "User from another tenant", err, store.ErrNotFound)
+	_, err = s.UpdateUser(ctx, globex.ID, "u-1", func(u *store.User) error {
+		t.Errorf("UpdateUser called fn for another tenant's user")
+		return nil
+	})
+	wantErr(t, "UpdateUser from another tenant", err, store.ErrNotFound)
+	wantErr(t, "DeleteUser from another tenant", s.DeleteUser(ctx, globex.ID, "u-1", false), store.ErrNotFound)
+	wantErr(t, "PurgeUser from another tenant", s.PurgeUser(ctx, globex.ID, "u-1"), store.ErrNotFound)
+	if _, err := s.User(ctx, acme.ID, "u-1"); err != nil {
+		t.Errorf("User after another tenant's attempts: %v", err)
+	}
+	// The same id may exist in two tenants.
+	mustCreateUser(t, s, globex.ID, newUser("u-1", "carol", 2, nil))
+	got, err := s.User(ctx, globex.ID, "u-1")
+	if err != nil || got.Attrs["userName"] != "carol" {
+		t.Errorf("User(globex, u-1) = %v, %v; want carol", got.Attrs["userName"], err)
+	}
+	for _, tc := range []struct {
+		tenant int64
+		want   []string
+	}{{acme.ID, []string{"alice"}}, {globex.ID, []string{"bob", "carol"}}, {globex.ID + 1000, nil}} {
+		p, err := s.ListUsers(ctx, tc.tenant, store.Query{Count: 10})
+		if err != nil {
+			t.Fatalf("ListUsers: %v", err)
+		}
+		if diff := cmp.Diff(tc.want, userNames(p.Users), cmpEmpty); diff != "" || p.Total != len(tc.want) {
+			t.Errorf("ListUsers(%d): total %d (-want +got):\n%s", tc.tenant, p.Total, diff)
+		}
+	}
+}
+
+// cmpEmpty treats nil and empty slices alike.
+var cmpEmpty = cmp.Comparer(func(a, b []string) bool { return slices.Equal(a, b) })
+
+func testUpdateUserAbort(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	before := mustCreateUser(t, s, acme.ID, newUser("u-1", "alice", 0, map[string]any{"title": "Engineer"}))
+	boom := errors.New("boom")
+	_, err := s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error {
+		u.Attrs["title"] = "CEO"
+		u.Attrs["userName"] = "mallory"
+		u.Modified = base.Add(time.Hour)
+		return fmt.Errorf("validating: %w", boom)
+	})
+	wantErr(t, "UpdateUser fn error", err, boom)
+	got, err := s.User(ctx, acme.ID, "u-1")
+	if err != nil {
+		t.Fatalf("User: %v", err)
+	}
+	if diff := cmp.Diff(before, got); diff != "" {
+		t.Errorf("UpdateUser with a failing fn changed the user (-before +after):\n%s", diff)
+	}
+	// The userName it tried to take is still free.
+	mustCreateUser(t, s, acme.ID, newUser("u-2", "mallory", 1, nil))
+}
+
+func testUpdateUserEmails(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	mustCreateUser(t, s, acme.ID, newUser("u-1", "alice", 0, map[string]any{
+		"emails": []any{map[string]any{"value": "old@example.com", "type": "work"}}}))
+	match := func(f string) []string {
+		t.Helper()
+		p, err := s.ListUsers(ctx, acme.ID, store.Query{Filter: mustParse(t, f), Count: 10})
+		if err != nil {
+			t.Fatalf("ListUsers(%s): %v", f, err)
+		}
+		return userNames(p.Users)
+	}
+	if _, err := s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error {
+		u.Attrs["emails"] = []any{
+			map[string]any{"value": "home@example.org", "type": "home"},
+			map[string]any{"value": "New@Example.com", "type": "work", "primary": true},
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	for f, want := range map[string][]string{
+		`emails.value eq "old@example.com"`:                      nil,
+		`emails[type eq "work"].value eq "new@example.com"`:      {"alice"},
+		`emails[type eq "work" and value eq "home@example.org"]`: nil,
+		`emails[primary eq true].value sw "new@"`:                {"alice"},
+	} {
+		if diff := cmp.Diff(want, match(f), cmpEmpty); diff != "" {
+			t.Errorf("after changing emails, %s (-want +got):\n%s", f, diff)
+		}
+	}
+	if _, err := s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error {
+		delete(u.Attrs, "emails")
+		return nil
+	}); err != nil {
+		t.Fatalf("UpdateUser: %v", err)
+	}
+	if got := match(`emails pr`); len(got) != 0 {
+		t.Errorf("after removing emails, emails pr matches %v", got)
+	}
+}
+
+func testConcurrentUpdateUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	mustCreateUser(t, s, acme.ID, newUser("u-1", "alice", 0, map[string]any{"nickName": "0"}))
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Go(func() {
+			_, err := s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error {
+				c, err := strconv.Atoi(u.Attrs["nickName"].(string))
+				if err != nil {
+					return err
+				}
+				u.Attrs["nickName"] = strconv.Itoa(c + 1)
+				return nil
+			})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("UpdateUser: %v", err)
+		}
+	}
+	got, err := s.User(ctx, acme.ID, "u-1")
+	if err != nil {
+		t.Fatalf("User: %v", err)
+	}
+	if got.Attrs["nickName"] != strconv.Itoa(n) || got.Version != n+1 {
+		t.Errorf("after %d concurrent increments: counter %v, version %d; want %d, %d", n, got.Attrs["nickName"], got.Version, n, n+1)
+	}
+}
+
+func testPaging(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	other := mustTenant(t, s, "other")
+	var all, active []string
+	for i := range 25 {
+		name := fmt.Sprintf("user%02d", 24-i) // creation order is not name order
+		u := newUser(fmt.Sprintf("id-%02d", i), name, i, map[string]any{"active": i%3 != 0, "title": []string{"a", "b"}[i%2]})
+		mustCreateUser(t, s, acme.ID, u)
+		mustCreateUser(t, s, other.ID, u)
+		all = append(all, name)
+		if i%3 != 0 {
+			active = append(active, name)
+		}
+	}
+	pages := func(q store.Query, size int) ([]string, []int) {
+		t.Helper()
+		var names []string
+		var totals []int
+		for start := 1; start <= 30; start += size {
+			q.StartIndex, q.Count = start, size
+			p, err := s.ListUsers(ctx, acme.ID, q)
+			if err != nil {
+				t.Fatalf("ListUsers(%+v): %v", q, err)
+			}
+			if len(p.Users) > size {
+				t.Fatalf("ListUsers(%+v) returned %d users", q, len(p.Users))
+			}
+			names = append(names, userNames(p.Users)...)
+			totals = append(totals, p.Total)
+		}
+		return names, totals
+	}
+	for _, size := range []int{1, 7, 25, 100} {
+		names, totals := pages(store.Query{}, size)
+		if diff := cmp.Diff(all, names); diff != "" {
+			t.Errorf("pages of %d in creation order (-want +got):\n%s", size, diff)
+		}
+		for _, n := range totals {
+			if n != 25 {
+				t.Errorf("pages of %d: Total %d, want 25", size, n)
+			}
+		}
+	}
+	f := mustParse(t, "active eq true")
+	names, totals := pages(store.Query{Filter: f}, 4)
+	if diff := cmp.Diff(active, names); diff != "" {
+		t.Errorf("filtered pages (-want +got):\n%s", diff)
+	}
+	for _, n := range totals {
+		if n != len(active) {
+			t.Errorf("filtered pages: Total %d, want %d", n, len(active))
+		}
+	}
+	// Sorting by an attribute with many ties still pages without
+	// duplicates or gaps.
+	sorted, _ := pages(store.Query{SortBy: "title"}, 3)
+	var wantSorted []string
+	for _, title := range []string{"a", "b"} {
+		for i, n := range all {
+			if []string{"a", "b"}[i%2] == title {
+				wantSorted = append(wantSorted, n)
+			}
+		}
+	}
+	if diff := cmp.Diff(wantSorted, sorted); diff != "" {
+		t.Errorf("pages sorted by title (-want +got):\n%s", diff)
+	}
+
+	for _, tc := range []struct {
+		name      string
+		q         store.Query
+		wantTotal int
+		want      []string
+	}{
+		{"count 0 asks only for the total", store.Query{Count: 0}, 25, nil},
+		{"count 0 with a filter", store.Query{Filter: f, Count: 0}, len(active), nil},
+		{"startIndex below 1 means 1", store.Query{StartIndex: -5, Count: 2}, 25, all[:2]},
+		{"startIndex past the end", store.Query{StartIndex: 26, Count: 10}, 25, nil},
+		{"last partial page", store.Query{StartIndex: 24, Count: 10}, 25, all[23:]},
+		{"no match", store.Query{Filter: mustParse(t, `userName eq "nobody"`), Count: 10}, 0, nil},
+	} {
+		p, err := s.ListUsers(ctx, acme.ID, tc.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if p.Total != tc.wantTotal {
+			t.Errorf("%s: Total %d, want %d", tc.name, p.Total, tc.wantTotal)
+		}
+		if diff := cmp.Diff(tc.want, userNames(p.Users), cmpEmpty); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
