@@ -92,6 +92,13 @@ type Query struct {
 	SortDescending bool
 	StartIndex     int // 1-based; values below 1 mean 1
 	Count          int // page size; 0 asks only for Total
+	// Cursor selects keyset paging (RFC 9865): StartIndex is ignored, the
+	// page starts right after After (nil: at the beginning) in the query's
+	// order, and the page's Next is set when more resources follow. Pages
+	// stay consistent under concurrent inserts: nothing is skipped or
+	// repeated.
+	Cursor bool
+	After  *Position
 }
 
 // Position is a place in a list's order, for cursor paging (RFC 9865): the
@@ -106,6 +113,9 @@ type Position struct {
 type UserPage struct {
 	Total int
 	Users []User
+	// Next is the position of the page's last user when q.Cursor was set
+	// and more users follow; nil otherwise.
+	Next *Position
 }
 
 // Store is scimd's storage. Every resource method takes the tenant's id
