@@ -121,6 +121,8 @@ type UserPage struct {
 // Store is scimd's storage. Every resource method takes the tenant's id
 // first; a resource of one tenant is never visible through another.
 type Store interface {
+	GroupStore
+
 	// CreateTenant creates a tenant with default settings (provisioning
 	// inactive, API keys enabled, password sign-in on, onDelete archive).
 	// Returns ErrConflict if the name is taken.
