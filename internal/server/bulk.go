@@ -156,7 +156,11 @@ func (s *Server) runBulkOp(r *http.Request, version string, op bulkOp, path stri
 	if method == http.MethodPost && strings.Count(path, "/") != 1 {
 		return bulkError(op, scim.BadRequest(scim.InvalidValue, "POST path must be a collection such as /Users, got %q", op.Path))
 	}
-	sub := httptest.NewRequestWithContext(r.Context(), method, "/scim/"+version+path, bytes.NewReader(data))
+	sub, err := http.NewRequestWithContext(r.Context(), method, "/scim/"+version+path, bytes.NewReader(data))
+	if err != nil || sub.URL.Path != "/scim/"+version+path {
+		return bulkError(op, scim.BadRequest(scim.InvalidValue, "path %q is not a valid resource path", op.Path))
+	}
+	sub.RequestURI = sub.URL.RequestURI()
 	sub.Header.Set("Content-Type", scim.ContentType)
 	if op.Version != "" {
 		sub.Header.Set("If-Match", op.Version)
