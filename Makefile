@@ -17,8 +17,8 @@ check: ## gofmt, go vet and go mod tidy must be clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 
-test: check ## everything: formatting, vet, all tests with the race detector
-	$(GO) test -race -count=1 ./...
+test: check ## everything: formatting, vet, all tests with the race detector, on SQLite and a throwaway PostgreSQL
+	bash scripts/with-postgres.sh $(GO) test -race -count=1 ./...
 
 fuzz: ## run each fuzz target for 30s
 	$(GO) test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=30s ./internal/scim/filter/
@@ -26,5 +26,5 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeApply -fuzztime=30s ./internal/scim/patch/
 	$(GO) test -run='^$$' -fuzz=FuzzCreateUser -fuzztime=30s ./internal/server/
 
-bench: ## run the benchmarks
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+bench: ## run the benchmarks (PostgreSQL ones on a throwaway server)
+	bash scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./...

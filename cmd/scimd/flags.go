@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"strings"
 
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/store/sqlite"
 )
 
@@ -15,7 +15,7 @@ import (
 func newFlags(name string, getenv func(string) string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	db := fs.String("database", envOr(getenv, "SCIMD_DATABASE", "sqlite:scimd.db"), "database URL: sqlite:PATH")
+	db := fs.String("database", envOr(getenv, "SCIMD_DATABASE", "sqlite:scimd.db"), "database URL: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB")
 	return fs, db
 }
 
@@ -57,10 +57,15 @@ func openStore(ctx context.Context, url string) (store.Store, error) {
 			return nil, usagef("database URL %q names no file", url)
 		}
 		return sqlite.Open(ctx, path)
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return nil, fmt.Errorf("PostgreSQL is not supported by this build yet; use sqlite:PATH")
+	case isPostgres(url):
+		return postgres.Open(ctx, url)
 	}
-	return nil, usagef("unsupported database URL %q: use sqlite:PATH", url)
+	return nil, usagef("unsupported database URL %q: use sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", url)
+}
+
+// isPostgres reports whether a database URL names a PostgreSQL database.
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
 func onOff(s string) (bool, error) {

@@ -2,6 +2,7 @@
 //
 //	scimd serve [--listen ADDR] [--database URL] [--base-domain DOMAIN] [--dev]
 //	scimd migrate
+//	scimd backup --to FILE
 //	scimd tenants create|list|activate|deactivate|set ...
 //	scimd keys create|list|revoke ...
 //	scimd users purge ...
@@ -45,6 +46,7 @@ const usage = `scimd: a multi-tenant SCIM 2.0 provisioning server
 Commands:
   scimd serve [--listen ADDR] [--database URL] [--base-domain DOMAIN] [--dev]
   scimd migrate
+  scimd backup --to FILE            online copy of a SQLite database (PostgreSQL: use pg_dump)
   scimd tenants create NAME
   scimd tenants list
   scimd tenants activate NAME       activate SCIM provisioning for the tenant
@@ -55,7 +57,8 @@ Commands:
   scimd keys revoke --tenant NAME USERID
   scimd users purge --tenant NAME ID   permanently delete a user's data
 
-Every command takes --database URL (default sqlite:scimd.db, env SCIMD_DATABASE).
+Every command takes --database URL (default sqlite:scimd.db, env SCIMD_DATABASE):
+sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
 serve also reads SCIMD_LISTEN and SCIMD_BASE_DOMAIN.
 `
 
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], getenv, stdout)
+	case "backup":
+		return cmdBackup(ctx, args[1:], getenv, stdout)
 	case "tenants", "tenant":
 		return cmdTenants(ctx, args[1:], getenv, stdout)
 	case "keys", "key":

@@ -1,0 +1,364 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/scimd/scimd/internal/store"
+)
+
+var _ store.Store = (*DB)(nil)
+
+// DB is a [store.Store] backed by a PostgreSQL (or PostgreSQL-compatible)
+// database. It is safe for concurrent use, and any number of DBs, in any
+// number of processes, may share one database.
+type DB struct {
+	pool *pgxpool.Pool
+	// now is the clock for the times the store sets itself (tenant
+	// creation, archiving).
+	now func() time.Time
+	// maxAttempts and backoff are the retry policy of transactions that
+	// fail with a serialization failure or a deadlock.
+	maxAttempts int
+	backoff     func(attempt int) time.Duration
+
+	closeOnce sync.Once
+}
+
+// defaultMaxConns is the pool size when the DSN does not set
+// pool_max_conns. Each scimd instance holds at most this many connections.
+const defaultMaxConns = 10
+
+// Open connects to the PostgreSQL database named by dsn (a postgres:// URL
+// or a libpq keyword/value string; pool_max_conns and the other pgxpool
+// parameters are honoured) and brings its schema up to date with [Migrate].
+// Any number of processes may Open one database at once.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	pool, err := newPool(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &DB{pool: pool, now: time.Now, maxAttempts: maxAttempts, backoff: backoff}, nil
+}
+
+// Migrate brings the schema of the database named by dsn up to date and
+// returns the names of the migrations it applied (none when it was current).
+// [Open] does the same; Migrate is for "scimd migrate".
+func Migrate(ctx context.Context, dsn string) ([]string, error) {
+	pool, err := newPool(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	return migrate(ctx, pool)
+}
+
+func newPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message may quote the DSN, password included.
+		return nil, errors.New("postgres: invalid database URL")
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "scimd"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w", describe(cfg.ConnConfig), err)
+	}
+	return pool, nil
+}
+
+// describe names the server of a connection without its password.
+func describe(c *pgx.ConnConfig) string {
+	return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
+}
+
+// Close releases the pool's connections. A second Close does nothing.
+func (db *DB) Close() error {
+	db.closeOnce.Do(db.pool.Close)
+	return nil
+}
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// migrate applies, in name order, each embedded migration that the
+// schema_migrations table does not list. Each runs in its own transaction
+// that first inserts the migration's row: when several processes migrate at
+// once, the row's primary key makes every other one wait at that INSERT
+// until the first commits, then fail with a unique violation, which means
+// "already applied" (or, on CockroachDB, with a serialization failure,
+// which is retried and then finds the row). No advisory lock is needed.
+func migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
+	// CREATE TABLE IF NOT EXISTS is not atomic in PostgreSQL: two sessions
+	// racing can both pass the check, and the loser fails on the catalog's
+	// unique index (23505), or with 42P07 or 42710 (its row type exists).
+	// Then the table exists, and trying again says so.
+	for attempt := 0; ; attempt++ {
+		_, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			name    TEXT COLLATE "C" PRIMARY KEY,
+			applied BIGINT NOT NULL
+		)`)
+		if err == nil {
+			break
+		}
+		if attempt < 5 && (sqlState(err) == "23505" || sqlState(err) == "42P07" || sqlState(err) == "42710" || retryable(err)) {
+			continue
+		}
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	known := make(map[string]bool, len(names))
+	for _, n := range names {
+		known[strings.TrimPrefix(n, "migrations/")] = true
+	}
+
+	// A database migrated by a newer scimd must not be used by this one.
+	rows, err := pool.Query(ctx, "SELECT name FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	var unknown []string
+	for _, n := range applied {
+		if !known[n] {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("postgres: the database has migrations this scimd does not know (%s); it was written by a newer version", strings.Join(unknown, ", "))
+	}
+
+	var done []string
+	for _, path := range names {
+		name := strings.TrimPrefix(path, "migrations/")
+		body, err := migrationFS.ReadFile(path)
+		if err != nil {
+			return done, err
+		}
+		var ok bool
+		err = retry(ctx, maxAttempts, backoff, func() error {
+			var err error
+			ok, err = applyMigration(ctx, pool, name, string(body))
+			return err
+		})
+		if err != nil {
+			return done, fmt.Errorf("postgres: migration %s: %w", name, err)
+		}
+		if ok {
+			done = append(done, name)
+		}
+	}
+	return done, nil
+}
+
+// applyMigration applies one migration unless it is recorded, and reports
+// whether it did.
+func applyMigration(ctx context.Context, pool *pgxpool.Pool, name, body string) (bool, error) {
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE name = $1", name).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	_, err = tx.Exec(ctx, "INSERT INTO schema_migrations (name, applied) VALUES ($1, $2)", name, time.Now().UnixNano())
+	if sqlState(err) == "23505" {
+		return false, nil // another process applied it meanwhile
+	}
+	if err != nil {
+		return false, err
+	}
+	// No arguments: the simple protocol, which runs several statements.
+	if _, err := tx.Exec(ctx, body, pgx.QueryExecModeSimpleProtocol); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		if sqlState(err) == "23505" {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// Transactions that fail with a serialization failure (40001, which
+// CockroachDB and SERIALIZABLE PostgreSQL transactions return on conflicts)
+// or a deadlock (40P01) are run again, up to maxAttempts times in all, after
+// a jittered, exponentially growing pause.
+const maxAttempts = 10
+
+// backoff is the pause before attempt n+1: a random duration between half
+// and all of 2ms·2^(n-1), at most 250ms.
+func backoff(n int) time.Duration {
+	d := min(2*time.Millisecond<<min(n-1, 16), 250*time.Millisecond)
+	return d/2 + rand.N(d/2+1)
+}
+
+// retryable reports whether err is a serialization failure or a deadlock,
+// after which the whole transaction may be run again.
+func retryable(err error) bool {
+	switch sqlState(err) {
+	case "40001", "40P01":
+		return true
+	}
+	return false
+}
+
+// sqlState returns the SQLSTATE of a PostgreSQL error in err's chain, or "".
+func sqlState(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// retry calls fn until it returns nil or an error that is not retryable, at
+// most attempts times, pausing backoff(n) after the nth failure.
+func retry(ctx context.Context, attempts int, backoff func(int) time.Duration, fn func() error) error {
+	for n := 1; ; n++ {
+		err := fn()
+		if err == nil || !retryable(err) {
+			return err
+		}
+		if n >= attempts {
+			return fmt.Errorf("postgres: giving up after %d attempts: %w", n, err)
+		}
+		t := time.NewTimer(backoff(n))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// retry runs fn, a statement or a few outside a transaction, with the DB's
+// retry policy.
+func (db *DB) retry(ctx context.Context, fn func() error) error {
+	return retry(ctx, db.maxAttempts, db.backoff, fn)
+}
+
+// tx runs fn in a transaction with the given options and commits it,
+// running the whole transaction again on a serialization failure or a
+// deadlock (see maxAttempts). fn may therefore be called more than once; each
+// call starts from the database as it is then. fn's error aborts the
+// transaction and is returned unchanged.
+func (db *DB) tx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+	return db.retry(ctx, func() error {
+		tx, err := db.pool.BeginTx(ctx, opts)
+		if err != nil {
+			return dbErr(err)
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return dbErr(tx.Commit(ctx))
+	})
+}
+
+// dbErr translates driver errors into the store's: no rows → ErrNotFound,
+// a unique violation → ErrConflict, a foreign key violation (the tenant
+// does not exist) → ErrNotFound. Other errors keep the driver's error in
+// their chain, so that retryable still sees it.
+func dbErr(err error) error {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	switch sqlState(err) {
+	case "23505":
+		return store.ErrConflict
+	case "23503":
+		return store.ErrNotFound
+	}
+	if strings.HasPrefix(err.Error(), "postgres: ") {
+		return err
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+// bind turns the ? placeholders of q into PostgreSQL's $1, $2, … The
+// statements of this package use ? only as placeholders: JSON keys and
+// paths are parameters, and the jsonb ? operator is never used. It returns
+// an error when the number of placeholders is not the number of arguments.
+func bind(q string, nargs int) (string, error) {
+	var b strings.Builder
+	b.Grow(len(q) + nargs*2)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			b.WriteByte(q[i])
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "$%d", n)
+	}
+	if n != nargs {
+		return "", fmt.Errorf("postgres: internal error: query has %d placeholders for %d arguments", n, nargs)
+	}
+	return b.String(), nil
+}
+
+// Times are stored as unix nanoseconds. A zero time.Time (an optional time
+// that is unset) is stored as NULL.
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func optNanos(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	n := t.UnixNano()
+	return &n
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromOptNanos(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return fromNanos(*n)
+}
