@@ -51,12 +51,12 @@ type Config struct {
 // the store failed to write (counted by Failed and logged). SCIM requests
 // never wait for, or fail because of, the activity log.
 type Recorder struct {
-	cfg   Config
+	cfg     Config
 	queue   chan server.ActivityEvent
 	quit    chan struct{}
 	flushMu sync.Mutex // held while a batch is written
-	done  sync.WaitGroup
-	once  sync.Once
+	done    sync.WaitGroup
+	once    sync.Once
 
 	written, dropped, failed atomic.Int64
 	lastDropLog              atomic.Int64

@@ -162,14 +162,14 @@ func (c *Console) hostTenant(r *http.Request) (string, bool) {
 
 // req is what a console handler knows about its request.
 type req struct {
-	prefix  string // the console's URL prefix: /t/acme/console or /console
-	tenant  store.Tenant
-	sess    *store.Session // nil when not signed in
-	sessID  string
-	user    store.User
-	roles   []store.Role
-	perms   map[string]bool
-	op      store.Operator
+	prefix   string // the console's URL prefix: /t/acme/console or /console
+	tenant   store.Tenant
+	sess     *store.Session // nil when not signed in
+	sessID   string
+	user     store.User
+	roles    []store.Role
+	perms    map[string]bool
+	op       store.Operator
 	operator bool
 }
 

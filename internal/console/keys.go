@@ -36,7 +36,7 @@ type keysData struct {
 
 type newKey struct {
 	ID, Secret, Basic, BaseURL, Name string
-	Rotated                           string // the key it replaces, if rotated
+	Rotated                          string // the key it replaces, if rotated
 }
 
 // baseURL is the SCIM base URL of the tenant, as an IdP should be given it.

@@ -7,12 +7,12 @@ import (
 
 // Permissions a tenant's roles can hold. They are stored by these names.
 const (
-	PermManageAPIKeys  = "manage_api_keys"  // generate, modify, rotate and revoke API keys
-	PermManageSettings = "manage_settings"  // General Settings
-	PermManageRoles    = "manage_roles"     // role permissions and users' roles
-	PermViewUsers      = "view_users"       // Users and Groups pages
-	PermManageUsers    = "manage_users"     // restore archived users, set passwords
-	PermViewActivity   = "view_activity"    // provisioning activity
+	PermManageAPIKeys  = "manage_api_keys" // generate, modify, rotate and revoke API keys
+	PermManageSettings = "manage_settings" // General Settings
+	PermManageRoles    = "manage_roles"    // role permissions and users' roles
+	PermViewUsers      = "view_users"      // Users and Groups pages
+	PermManageUsers    = "manage_users"    // restore archived users, set passwords
+	PermViewActivity   = "view_activity"   // provisioning activity
 )
 
 // Permissions lists every permission, in the order pages show them.
