@@ -79,7 +79,7 @@ func TestBrowser(t *testing.T) {
 	base := e.srv.URL + "/t/acme/console"
 	signIn := func(user string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(
-			chromedp.Navigate(base + "/signin"),
+			chromedp.Navigate(base+"/signin"),
 			chromedp.WaitVisible("#userName"),
 			chromedp.SendKeys("#userName", user),
 			chromedp.SendKeys("#password", testPassword),
