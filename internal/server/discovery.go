@@ -9,7 +9,7 @@ import (
 )
 
 // served are the resource types scimd advertises: only what works.
-var served = []*schema.ResourceType{schema.UserType}
+var served = []*schema.ResourceType{schema.UserType, schema.GroupType}
 
 func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
@@ -20,11 +20,14 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 		"schemas":          []string{scim.ServiceConfigURN},
 		"documentationUri": "https://github.com/scimd/scimd#readme",
 		"patch":            map[string]any{"supported": true},
-		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"bulk":             map[string]any{"supported": true, "maxOperations": bulkMaxOperations, "maxPayloadSize": bulkMaxPayload},
 		"filter":           map[string]any{"supported": true, "maxResults": maxCount},
 		"changePassword":   map[string]any{"supported": true},
 		"sort":             map[string]any{"supported": true},
-		"etag":             map[string]any{"supported": true},
+		// RFC 9865: index (startIndex) and cursor paging; cursors do not expire.
+		"pagination": map[string]any{"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": defaultCount, "maxPageSize": maxCount},
+		"etag": map[string]any{"supported": true},
 		"authenticationSchemes": []any{
 			map[string]any{"type": "httpbasic", "name": "HTTP Basic", "primary": true,
 				"description": "Authorization: Basic base64(userId:apiKey), with a User ID and API key pair generated for the tenant."},

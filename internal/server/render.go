@@ -110,6 +110,25 @@ func canonicalPath(rt *schema.ResourceType, ref string) []string {
 	return p
 }
 
+// wants reports whether the top-level attribute name is part of the
+// projected representation (for attributes whose returned is "default").
+func (p projection) wants(name string) bool {
+	for _, path := range p.exclude {
+		if len(path) == 1 && path[0] == name {
+			return false
+		}
+	}
+	if p.include == nil {
+		return true
+	}
+	for _, path := range p.include {
+		if path[0] == name {
+			return true
+		}
+	}
+	return false
+}
+
 // apply returns the projected copy of a full resource.
 func (p projection) apply(rt *schema.ResourceType, full map[string]any) map[string]any {
 	out := full
@@ -264,19 +283,34 @@ func writeResource(w http.ResponseWriter, r *http.Request, status int, res *reso
 	writeRaw(w, status, buf.Bytes())
 }
 
+// listPage is a page of resources to render as a ListResponse.
+type listPage struct {
+	total      int
+	startIndex int // index paging; 0 in cursor mode
+	items      []*resource
+	cursor     bool   // the request used cursor paging (RFC 9865)
+	nextCursor string // the cursor of the next page; "" on the last page
+}
+
 // writeList writes a ListResponse (RFC 7644 §3.4.2); the numbers are JSON
-// integers (CLIENTS.md R2) and Resources is always an array (R1).
-func writeList(w http.ResponseWriter, r *http.Request, total, startIndex int, items []*resource, proj projection) {
+// integers (CLIENTS.md R2) and Resources is always an array (R1). In
+// cursor mode it carries nextCursor instead of startIndex (RFC 9865).
+func writeList(w http.ResponseWriter, r *http.Request, page listPage, proj projection) {
 	base := infoFrom(r.Context()).base
 	var buf bytes.Buffer
 	buf.WriteString(`{"schemas":["` + scim.ListResponseURN + `"],"totalResults":`)
-	buf.WriteString(strconv.Itoa(total))
+	buf.WriteString(strconv.Itoa(page.total))
 	buf.WriteString(`,"itemsPerPage":`)
-	buf.WriteString(strconv.Itoa(len(items)))
-	buf.WriteString(`,"startIndex":`)
-	buf.WriteString(strconv.Itoa(startIndex))
+	buf.WriteString(strconv.Itoa(len(page.items)))
+	if !page.cursor {
+		buf.WriteString(`,"startIndex":`)
+		buf.WriteString(strconv.Itoa(page.startIndex))
+	} else if page.nextCursor != "" {
+		buf.WriteString(`,"nextCursor":`)
+		writeValue(&buf, page.nextCursor)
+	}
 	buf.WriteString(`,"Resources":[`)
-	for i, res := range items {
+	for i, res := range page.items {
 		if i > 0 {
 			buf.WriteByte(',')
 		}

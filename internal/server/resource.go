@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -34,6 +35,15 @@ func decodeObject(body []byte) (map[string]any, error) {
 		return nil, scim.BadRequest(scim.InvalidSyntax, "request body must be a JSON object")
 	}
 	return m, nil
+}
+
+// readResource decodes and normalises the resource in a request body.
+func readResource(r *http.Request, rt *schema.ResourceType) (*input, error) {
+	body, err := decodeBody(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	return normalize(rt, body)
 }
 
 // input is a resource as a client sent it, normalised.

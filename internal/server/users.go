@@ -20,7 +20,7 @@ import (
 func (s *Server) usersCollection(w http.ResponseWriter, r *http.Request) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		q, err := listQueryFromURL(r)
+		q, err := listQueryFromURL(r, schema.UserType)
 		if err != nil {
 			return err
 		}
@@ -35,7 +35,7 @@ func (s *Server) usersSearch(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return methodNotAllowed(w, "POST")
 	}
-	q, err := listQueryFromBody(r)
+	q, err := listQueryFromBody(r, schema.UserType)
 	if err != nil {
 		return err
 	}
@@ -96,11 +96,7 @@ func hashPassword(ctx context.Context, t store.Tenant, p *string) (string, error
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
-	body, err := decodeBody(r.Body)
-	if err != nil {
-		return err
-	}
-	in, err := normalize(schema.UserType, body)
+	in, err := readResource(r, schema.UserType)
 	if err != nil {
 		return err
 	}
@@ -144,7 +140,52 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	writeResource(w, r, http.StatusOK, userResourceOf(u), userProjection(r))
+	return s.writeUser(w, r, http.StatusOK, u)
+}
+
+// writeUser writes one user with its derived groups attribute.
+func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, status int, u store.User) error {
+	res, proj := userResourceOf(u), userProjection(r)
+	if err := s.addUserGroups(r, proj, []*resource{res}); err != nil {
+		return err
+	}
+	writeResource(w, r, status, res, proj)
+	return nil
+}
+
+// addUserGroups sets the read-only groups attribute (direct and indirect
+// memberships) of the users about to be rendered, with one query for all
+// of them, unless the projection leaves groups out.
+func (s *Server) addUserGroups(r *http.Request, proj projection, items []*resource) error {
+	if len(items) == 0 || !proj.wants("groups") {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i, res := range items {
+		ids[i] = res.id
+	}
+	groups, err := s.store.UserGroups(r.Context(), tenantOf(r).ID, ids)
+	if err != nil {
+		return err
+	}
+	base := infoFrom(r.Context()).base
+	for _, res := range items {
+		refs := groups[res.id]
+		if len(refs) == 0 {
+			continue
+		}
+		list := make([]any, len(refs))
+		for i, g := range refs {
+			list[i] = map[string]any{"value": g.Value, "display": g.Display, "type": g.Type,
+				"$ref": base + schema.GroupType.Endpoint + "/" + g.Value}
+		}
+		attrs := make(map[string]any, len(res.attrs)+1)
+		for k, v := range res.attrs {
+			attrs[k] = v
+		}
+		attrs["groups"] = list
+		res.attrs = attrs
+	}
 	return nil
 }
 
@@ -198,16 +239,11 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 		return err
 	}
 	noteChange(r.Context(), id, before, u.Attrs)
-	writeResource(w, r, http.StatusOK, userResourceOf(u), userProjection(r))
-	return nil
+	return s.writeUser(w, r, http.StatusOK, u)
 }
 
 func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
-	body, err := decodeBody(r.Body)
-	if err != nil {
-		return err
-	}
-	in, err := normalize(schema.UserType, body)
+	in, err := readResource(r, schema.UserType)
 	if err != nil {
 		return err
 	}

@@ -341,15 +341,16 @@ func TestList(t *testing.T) {
 func TestDiscovery(t *testing.T) {
 	e := newEnv(t)
 	r := e.do("GET", "/ServiceProviderConfig", "")
-	if r.status != 200 || r.json["patch"].(map[string]any)["supported"] != true || r.json["bulk"].(map[string]any)["supported"] != false {
+	if r.status != 200 || r.json["patch"].(map[string]any)["supported"] != true || r.json["bulk"].(map[string]any)["maxOperations"] != 1000.0 ||
+		r.json["pagination"].(map[string]any)["cursor"] != true {
 		t.Fatalf("ServiceProviderConfig: %d %s", r.status, r.body)
 	}
 	r = e.do("GET", "/ResourceTypes", "")
-	if r.status != 200 || r.json["totalResults"] != 1.0 {
+	if r.status != 200 || r.json["totalResults"] != 2.0 {
 		t.Fatalf("ResourceTypes: %s", r.body)
 	}
 	r = e.do("GET", "/Schemas", "")
-	if r.status != 200 || r.json["totalResults"] != 2.0 {
+	if r.status != 200 || r.json["totalResults"] != 3.0 {
 		t.Fatalf("Schemas: %s", r.body)
 	}
 	r = e.do("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", "")

@@ -109,11 +109,12 @@ type GroupRef struct {
 // GroupStore is the part of Store that keeps groups and memberships.
 type GroupStore interface {
 	// CreateGroup stores a new group with its initial members (g.ID,
-	// Created, Modified set by the caller; Version set to 1). Returns a
-	// *MemberError if a member does not exist.
+	// Created, Modified set by the caller; Version set to 1) and returns it
+	// with the members' Type and Display. Returns a *MemberError if a
+	// member does not exist. displayName is not required to be unique.
 	CreateGroup(ctx context.Context, tenantID int64, g Group) (Group, error)
-	// Group returns a group; its Members only when members is true.
-	// Returns ErrNotFound.
+	// Group returns a group; its Members only when members is true (then
+	// non-nil, in the order they were added). Returns ErrNotFound.
 	Group(ctx context.Context, tenantID int64, id string, members bool) (Group, error)
 	// UpdateGroup reads the group (without members), calls fn inside one
 	// transaction, stores the attributes fn left and applies the
@@ -128,6 +129,7 @@ type GroupStore interface {
 	// members[...] and members.value), with members when members is true.
 	ListGroups(ctx context.Context, tenantID int64, q Query, members bool) (GroupPage, error)
 	// UserGroups returns, for each of the given users, the groups it
-	// belongs to directly and through nested groups.
+	// belongs to directly and through nested groups (a group reached both
+	// ways is "direct"); users in no group are absent from the map.
 	UserGroups(ctx context.Context, tenantID int64, userIDs []string) (map[string][]GroupRef, error)
 }

@@ -104,6 +104,9 @@ type Query struct {
 // Position is a place in a list's order, for cursor paging (RFC 9865): the
 // sort key of the last resource of a page (nil when the list is in creation
 // order or the resource has no value) and its creation sequence number.
+// Key is a string, float64, bool or nil, with times as RFC 3339 strings, so
+// that a Position survives a JSON round trip; a Key that does not fit the
+// query's sort makes List return a *FilterError.
 type Position struct {
 	Seq int64
 	Key any
@@ -121,6 +124,8 @@ type UserPage struct {
 // Store is scimd's storage. Every resource method takes the tenant's id
 // first; a resource of one tenant is never visible through another.
 type Store interface {
+	GroupStore
+
 	// CreateTenant creates a tenant with default settings (provisioning
 	// inactive, API keys enabled, password sign-in on, onDelete archive).
 	// Returns ErrConflict if the name is taken.
@@ -164,7 +169,8 @@ type Store interface {
 	// not call the store. Returns ErrNotFound or ErrConflict.
 	UpdateUser(ctx context.Context, tenantID int64, id string, fn func(*User) error) (User, error)
 	// DeleteUser removes a live user from SCIM. With archive the record is
-	// kept (see PurgeUser); otherwise it is destroyed. Returns ErrNotFound.
+	// kept (see PurgeUser); otherwise it is destroyed. Either way the user's
+	// group memberships are removed. Returns ErrNotFound.
 	DeleteUser(ctx context.Context, tenantID int64, id string, archive bool) error
 	// PurgeUser destroys a user's record, live or archived. Returns
 	// ErrNotFound if neither exists.

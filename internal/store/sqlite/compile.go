@@ -15,7 +15,11 @@ import (
 )
 
 // This file compiles SCIM filters (RFC 7644 §3.4.2.2) and sortBy paths to
-// SQLite SQL over the users table.
+// SQLite SQL over a resource's table (users or groups). What differs
+// between resource types is data, a [resource]: the table, the attributes
+// that have a column of their own, and the multi-valued attributes kept in
+// a side table (users' emails, groups' members); everything else is read
+// from the JSONB document with SQLite's JSON functions.
 //
 // Every literal becomes a ? parameter. Attribute paths are resolved through
 // the schema, and the JSON paths built from them use the schema's spelling of
@@ -38,6 +42,101 @@ import (
 // which would make % and _ wildcards: co is instr(x, ?) > 0, ew compares
 // substr(x, -n), and sw is the range x >= p AND x < p||0xFF, which an index
 // on x serves (userName sw "J" is an index range scan).
+//
+// Group members (scopeMember) are group_members rows, alias m: value is
+// m.member_id (case-exact), type is m.member_type, and display is the
+// member's name, looked up in users or groups (memberDisplaySQL). A members
+// filter that pins value with eq is compiled to an uncorrelated
+// "groups.seq IN (SELECT m.group_seq ... WHERE m.tenant_id = ? AND ...)",
+// which the index on (tenant_id, member_id) serves; any other to a
+// correlated EXISTS over the group's own rows.
+
+// resource says how a resource type is stored.
+type resource struct {
+	rt    *schema.ResourceType
+	table string
+	// cols are the attributes with a column of their own, by lower-case
+	// path ("username", "meta.created").
+	cols map[string]column
+	// side are the core multi-valued attributes kept in a side table, by
+	// lower-case name.
+	side map[string]scopeKind
+	// refuse are core attributes that cannot be filtered or sorted by,
+	// with the message.
+	refuse map[string]string
+}
+
+// column is an attribute's column.
+type column struct {
+	name     string // in the resource's table
+	folded   bool   // holds scim.Fold of the value
+	kind     operandKind
+	notNull  bool
+	sortOnly bool // may be sorted by, not filtered
+}
+
+// col qualifies a column name with the resource's table.
+func (r *resource) col(name string) string { return r.table + "." + name }
+
+var metaCols = map[string]column{
+	"id":                {name: "id", notNull: true},
+	"externalid":        {name: "external_id"},
+	"meta.created":      {name: "created", kind: timeColumn, notNull: true},
+	"meta.lastmodified": {name: "modified", kind: timeColumn, notNull: true},
+	"meta.version":      {name: "version", notNull: true, sortOnly: true},
+	"meta.location":     {name: "id", notNull: true, sortOnly: true},
+}
+
+func withCols(extra map[string]column) map[string]column {
+	m := make(map[string]column, len(metaCols)+len(extra))
+	for k, v := range metaCols {
+		m[k] = v
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+var (
+	usersRes = &resource{
+		rt:    schema.UserType,
+		table: "users",
+		cols: withCols(map[string]column{
+			"username":    {name: "user_name_fold", folded: true, notNull: true},
+			"displayname": {name: "display_name_fold", folded: true},
+			"active":      {name: "active", notNull: true},
+		}),
+		side: map[string]scopeKind{"emails": scopeEmail},
+		// Group memberships are not stored in the user's document.
+		refuse: map[string]string{"groups": "filtering users by groups is not supported"},
+	}
+	groupsRes = &resource{
+		rt:    schema.GroupType,
+		table: "groups",
+		cols: withCols(map[string]column{
+			"displayname": {name: "display_name_fold", folded: true},
+		}),
+		side: map[string]scopeKind{"members": scopeMember},
+	}
+)
+
+// resourceOf returns how rt is stored.
+func resourceOf(rt *schema.ResourceType) *resource {
+	switch rt {
+	case schema.UserType:
+		return usersRes
+	case schema.GroupType:
+		return groupsRes
+	}
+	panic("sqlite: no table for resource type " + rt.Name)
+}
+
+// memberDisplaySQL is the display of the member in row m of group_members:
+// a user's displayName, else its userName; a group's displayName.
+const memberDisplaySQL = "CASE m.member_type WHEN 'User' THEN " +
+	"(SELECT coalesce(nullif(json_extract(mu.doc, '$.displayName'), ''), mu.user_name) FROM users mu WHERE mu.tenant_id = m.tenant_id AND mu.id = m.member_id) " +
+	"ELSE (SELECT mg.display_name FROM groups mg WHERE mg.tenant_id = m.tenant_id AND mg.id = m.member_id) END"
 
 // cond is a compiled boolean SQL expression with its arguments, in the order
 // of their placeholders.
@@ -45,6 +144,10 @@ type cond struct {
 	sql      string
 	args     []any
 	nullable bool // may be NULL (unknown) rather than 0 or 1
+	// keyed: true only for group_members rows whose member_id equals one
+	// of the literals (m.member_id = ?, and-ed or or-ed), so that the index
+	// on member_id can find them.
+	keyed bool
 }
 
 var (
@@ -83,7 +186,8 @@ func and(a, b cond) cond {
 	case b.sql == "1":
 		return a
 	}
-	return cond{sql: "(" + a.sql + ") AND (" + b.sql + ")", args: concat(a.args, b.args), nullable: a.nullable || b.nullable}
+	return cond{sql: "(" + a.sql + ") AND (" + b.sql + ")", args: concat(a.args, b.args), nullable: a.nullable || b.nullable,
+		keyed: a.keyed || b.keyed}
 }
 
 func or(a, b cond) cond {
@@ -95,7 +199,8 @@ func or(a, b cond) cond {
 	case b.sql == "0":
 		return a
 	}
-	return cond{sql: "(" + a.sql + ") OR (" + b.sql + ")", args: concat(a.args, b.args), nullable: a.nullable || b.nullable}
+	return cond{sql: "(" + a.sql + ") OR (" + b.sql + ")", args: concat(a.args, b.args), nullable: a.nullable || b.nullable,
+		keyed: a.keyed && b.keyed}
 }
 
 func concat(a, b []any) []any {
@@ -115,13 +220,29 @@ func filterErr(format string, args ...any) error {
 	return &store.FilterError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// compileFilter compiles e, a filter over the resource type rt (User) of
-// the given tenant, to a condition on the users table. Unknown attributes,
-// operators the attribute's type does not support and literals of the wrong
-// type give a *store.FilterError.
+// compileFilter compiles e, a filter over the resource type rt (User or
+// Group) of the given tenant, to a condition on its table. Unknown
+// attributes, operators the attribute's type does not support and literals
+// of the wrong type give a *store.FilterError.
 func compileFilter(rt *schema.ResourceType, e filter.Expr, tenantID int64) (cond, error) {
-	c := &compiler{rt: rt, tenantID: tenantID}
-	out, err := c.expr(e, false, nil)
+	c := newCompiler(rt, tenantID)
+	return c.finish(c.expr(e, false, nil))
+}
+
+// compileMemberFilter compiles e, a filter over the sub-attributes of a
+// group's members (value, type, display), to a condition on a
+// group_members row m.
+func compileMemberFilter(e filter.Expr, tenantID int64) (cond, error) {
+	c := newCompiler(schema.GroupType, tenantID)
+	sc := &scope{schema: schema.Group, attr: schema.Group.Attr("members"), kind: scopeMember}
+	return c.finish(c.expr(e, false, sc))
+}
+
+func newCompiler(rt *schema.ResourceType, tenantID int64) *compiler {
+	return &compiler{rt: rt, res: resourceOf(rt), tenantID: tenantID}
+}
+
+func (c *compiler) finish(out cond, err error) (cond, error) {
 	if err != nil {
 		return cond{}, err
 	}
@@ -133,6 +254,7 @@ func compileFilter(rt *schema.ResourceType, e filter.Expr, tenantID int64) (cond
 
 type compiler struct {
 	rt       *schema.ResourceType
+	res      *resource
 	tenantID int64
 	depth    int
 }
@@ -151,7 +273,8 @@ type scopeKind int
 const (
 	scopeEmail   scopeKind = iota // a user_emails row, alias e
 	scopeJSON                     // a json_each row over the attribute's array, alias j
-	scopeComplex                  // a single complex attribute of the user row
+	scopeComplex                  // a single complex attribute of the resource's row
+	scopeMember                   // a group_members row, alias m
 )
 
 // expr compiles e, negated when neg is set; sc is nil at the top level.
@@ -233,8 +356,8 @@ type resolved struct {
 
 // isSchemas reports whether p names the schemas attribute, which is not in
 // the schema definitions.
-func isSchemas(p filter.Path) bool {
-	return (p.URN == "" || strings.EqualFold(p.URN, schema.UserURN)) && strings.EqualFold(p.Attr, "schemas") && p.Sub == ""
+func isSchemas(rt *schema.ResourceType, p filter.Path) bool {
+	return (p.URN == "" || strings.EqualFold(p.URN, rt.Core.ID)) && strings.EqualFold(p.Attr, "schemas") && p.Sub == ""
 }
 
 func (c *compiler) resolve(p filter.Path) (resolved, error) {
@@ -254,9 +377,8 @@ func (c *compiler) resolve(p filter.Path) (resolved, error) {
 		return r, filterErr("unknown attribute %q", r.name)
 	case a.Returned == schema.Never:
 		return r, filterErr("attribute %q cannot be filtered", r.name)
-	case s == c.rt.Core && strings.EqualFold(a.Name, "groups"):
-		// Group memberships are not stored in the user's document.
-		return r, filterErr("filtering users by groups is not supported")
+	case s == c.rt.Core && c.res.refuse[strings.ToLower(a.Name)] != "":
+		return r, filterErr("%s", c.res.refuse[strings.ToLower(a.Name)])
 	}
 	r.schema, r.attr, r.sub = s, a, sub
 	return r, nil
@@ -280,7 +402,7 @@ func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *sco
 		}
 		return o.compare(op, v, neg)
 	}
-	if isSchemas(p) {
+	if isSchemas(c.rt, p) {
 		return c.compareSchemas(op, v, neg)
 	}
 	r, err := c.resolve(p)
@@ -302,7 +424,7 @@ func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *sco
 		inner := &filter.Compare{Path: filter.Path{Attr: sub}, Op: op, Value: v}
 		return c.valuePath(filter.Path{URN: p.URN, Attr: p.Attr}, inner, neg)
 	}
-	o, err := c.userOperand(r)
+	o, err := c.operand(r, false)
 	if err != nil {
 		return cond{}, err
 	}
@@ -321,7 +443,7 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 		}
 		return o.present(), nil
 	}
-	if isSchemas(p) {
+	if isSchemas(c.rt, p) {
 		return condTrue, nil
 	}
 	r, err := c.resolve(p)
@@ -341,11 +463,11 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 		}
 		// A complex attribute is present when it has a non-empty member.
 		return cond{
-			sql:  "EXISTS (SELECT 1 FROM json_each(users.doc, ?) WHERE value IS NOT NULL AND value <> '')",
+			sql:  "EXISTS (SELECT 1 FROM json_each(" + c.res.col("doc") + ", ?) WHERE value IS NOT NULL AND value <> '')",
 			args: []any{jsonPath(c.rt, r.schema, r.attr, nil)},
 		}, nil
 	}
-	o, err := c.userOperand(r)
+	o, err := c.operand(r, false)
 	if err != nil {
 		return cond{}, err
 	}
@@ -356,7 +478,7 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 // f's comparisons applying to that same element. A nil f only asks for an
 // element.
 func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, error) {
-	if isSchemas(p) {
+	if isSchemas(c.rt, p) {
 		return cond{}, filterErr("schemas has no sub-attributes")
 	}
 	r, err := c.resolve(p)
@@ -364,9 +486,10 @@ func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, erro
 		return cond{}, err
 	}
 	sc := &scope{schema: r.schema, attr: r.attr}
+	side, isSide := c.res.side[strings.ToLower(r.attr.Name)]
 	switch {
-	case r.attr.MultiValued && r.schema == c.rt.Core && r.attr.Name == "emails":
-		sc.kind = scopeEmail
+	case r.attr.MultiValued && r.schema == c.rt.Core && isSide:
+		sc.kind = side
 	case r.attr.MultiValued:
 		sc.kind = scopeJSON
 	case r.attr.Type == schema.Complex:
@@ -396,10 +519,18 @@ func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, erro
 		// Uncorrelated, so SQLite runs it once, through the index on
 		// (tenant_id, value_fold) when it compares value, and looks the
 		// users up by seq.
-		ex.sql = "users.seq IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ?"
+		ex.sql = c.res.col("seq") + " IN (SELECT e.user_seq FROM user_emails e WHERE e.tenant_id = ?"
 		ex.args = []any{c.tenantID}
+	case scopeMember:
+		if inner.keyed {
+			// Through the index on (tenant_id, member_id), once.
+			ex.sql = c.res.col("seq") + " IN (SELECT m.group_seq FROM group_members m WHERE m.tenant_id = ?"
+			ex.args = []any{c.tenantID}
+		} else {
+			ex.sql = "EXISTS (SELECT 1 FROM group_members m WHERE m.group_seq = " + c.res.col("seq")
+		}
 	case scopeJSON:
-		ex.sql = "EXISTS (SELECT 1 FROM json_each(users.doc, ?) j WHERE 1"
+		ex.sql = "EXISTS (SELECT 1 FROM json_each(" + c.res.col("doc") + ", ?) j WHERE 1"
 		ex.args = []any{jsonPath(c.rt, r.schema, r.attr, nil)}
 	}
 	if inner.sql != "1" {
@@ -427,7 +558,7 @@ func (c *compiler) compareSchemas(op filter.Op, v any, neg bool) (cond, error) {
 		has = condTrue
 	case c.rt.Extension(s) != nil:
 		ext := c.rt.Extension(s)
-		has = cond{sql: "json_type(users.doc, ?) IS NOT NULL", args: []any{jsonPath(c.rt, ext, nil, nil)}}
+		has = cond{sql: "json_type(" + c.res.col("doc") + ", ?) IS NOT NULL", args: []any{jsonPath(c.rt, ext, nil, nil)}}
 	default:
 		has = condFalse
 	}
@@ -446,6 +577,12 @@ type operand struct {
 	name   string
 	folded bool // expr is already folded with scim.Fold
 	kind   operandKind
+	// notNull: expr is never NULL (a NOT NULL column).
+	notNull bool
+	// memberKey: expr is group_members.member_id (see cond.keyed).
+	memberKey bool
+	// resourceType is the resource type's name, for meta.resourceType.
+	resourceType string
 }
 
 type operandKind int
@@ -456,49 +593,40 @@ const (
 	resourceType             // meta.resourceType: a constant
 )
 
-// userOperand maps a single-valued attribute (or sub-attribute) of the user
-// row to its column or to a JSON path into the document.
-func (c *compiler) userOperand(r resolved) (operand, error) {
+// operand maps a single-valued attribute (or sub-attribute) of the
+// resource's row to its column or to a JSON path into the document. With
+// sorting, the columns that can only be sorted by are allowed.
+func (c *compiler) operand(r resolved, sorting bool) (operand, error) {
 	leaf := r.attr
 	if r.sub != nil {
 		leaf = r.sub
 	}
 	o := operand{attr: leaf, name: r.name}
 	if r.schema == c.rt.Core {
-		switch r.attr.Name {
-		case "id":
-			o.expr = "users.id"
-			return o, nil
-		case "externalId":
-			o.expr = "users.external_id"
-			return o, nil
-		case "userName":
-			o.expr, o.folded = "users.user_name_fold", true
-			return o, nil
-		case "displayName":
-			o.expr, o.folded = "users.display_name_fold", true
-			return o, nil
-		case "active":
-			o.expr = "users.active"
-			return o, nil
-		case "meta":
+		key := strings.ToLower(r.attr.Name)
+		isMeta := key == "meta"
+		if isMeta {
 			if r.sub == nil {
 				return o, filterErr("attribute %q is complex; name one of its sub-attributes", r.name)
 			}
-			switch r.sub.Name {
-			case "created":
-				o.expr, o.kind = "users.created", timeColumn
-			case "lastModified":
-				o.expr, o.kind = "users.modified", timeColumn
-			case "resourceType":
-				o.kind = resourceType
-			default:
+			key += "." + strings.ToLower(r.sub.Name)
+			if key == "meta.resourcetype" {
+				o.kind, o.resourceType = resourceType, c.rt.Name
+				return o, nil
+			}
+		}
+		if col, ok := c.res.cols[key]; ok && (r.sub == nil || isMeta) {
+			if col.sortOnly && !sorting {
 				return o, filterErr("attribute %q cannot be filtered", r.name)
 			}
+			o.expr, o.folded, o.kind, o.notNull = c.res.col(col.name), col.folded, col.kind, col.notNull
 			return o, nil
 		}
+		if isMeta {
+			return o, filterErr("attribute %q cannot be filtered", r.name)
+		}
 	}
-	o.expr = "json_extract(users.doc, ?)"
+	o.expr = "json_extract(" + c.res.col("doc") + ", ?)"
 	o.args = []any{jsonPath(c.rt, r.schema, r.attr, r.sub)}
 	return o, nil
 }
@@ -535,11 +663,22 @@ func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
 		default:
 			return o, filterErr("attribute %q cannot be filtered", name)
 		}
+	case scopeMember:
+		switch sub.Name {
+		case "value":
+			o.expr, o.memberKey, o.notNull = "m.member_id", true, true
+		case "type":
+			o.expr, o.notNull = "m.member_type", true
+		case "display":
+			o.expr = "(" + memberDisplaySQL + ")"
+		default:
+			return o, filterErr("attribute %q cannot be filtered", name)
+		}
 	case scopeJSON:
 		o.expr = "json_extract(j.value, ?)"
 		o.args = []any{"$." + jsonKey(sub.Name)}
 	case scopeComplex:
-		return c.userOperand(resolved{schema: sc.schema, attr: sc.attr, sub: sub, name: name})
+		return c.operand(resolved{schema: sc.schema, attr: sc.attr, sub: sub, name: name}, false)
 	}
 	return o, nil
 }
@@ -598,7 +737,7 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 		return p, nil
 	}
 	if o.kind == resourceType {
-		return o.compareConst("User", op, v, neg)
+		return o.compareConst(o.resourceType, op, v, neg)
 	}
 	col := o.expr
 	var lit any
@@ -682,7 +821,9 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 			// True when the attribute is absent, too.
 			return o.bin("IS NOT", col, lit, false), nil
 		}
-		return o.bin("=", col, lit, true), nil
+		eq := o.bin("=", col, lit, true)
+		eq.keyed = o.memberKey
+		return eq, nil
 	case filter.Gt:
 		return negIf(o.bin(">", col, lit, true), neg), nil
 	case filter.Ge:
@@ -762,29 +903,50 @@ func clampNanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// order is a compiled ORDER BY clause.
+// order is a compiled ORDER BY clause: the sort expression, if any, then
+// the table's seq, so that the order is total.
 type order struct {
 	sql  string
 	args []any
+
+	// What keyset (cursor) paging needs.
+	seq      string // the seq column
+	key      string // the sort expression; "" when the order is seq alone
+	keyArgs  []any
+	desc     bool
+	nullable bool // key may be NULL: NULLs sort last ascending, first descending
+	keyKind  keyKind
 }
 
+// keyKind says how a sort key is carried in a store.Position.
+type keyKind int
+
+const (
+	keyPlain keyKind = iota // TEXT as a string, numbers as float64
+	keyTime                 // unix nanoseconds, carried as an RFC 3339 string
+	keyBool                 // 0 or 1, carried as a bool
+)
+
 // compileSort compiles sortBy and the sort order to an ORDER BY clause that
-// ends with users.seq, so that the order is total and stable across pages.
-// An empty sortBy keeps creation order (the sort order is then ignored).
-// Users without a value sort last in ascending order and first in
-// descending order (RFC 7644 §3.4.2.3). A multi-valued attribute sorts by
-// its primary (else first) value.
+// ends with the table's seq, so that the order is total and stable across
+// pages. An empty sortBy keeps creation order (the sort order is then
+// ignored). Resources without a value sort last in ascending order and
+// first in descending order (RFC 7644 §3.4.2.3). A multi-valued attribute
+// sorts by its primary (else first) value; group members cannot be sorted
+// by.
 func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, error) {
+	c := newCompiler(rt, 0)
+	seq := c.res.col("seq")
+	seqOrder := order{sql: seq, seq: seq}
 	sortBy = strings.TrimSpace(sortBy)
 	if sortBy == "" {
-		return order{sql: "users.seq"}, nil
+		return seqOrder, nil
 	}
 	p, err := filter.ParsePath(sortBy)
 	if err != nil || p.Filter != nil {
 		return order{}, filterErr("invalid sortBy %q", sortBy)
 	}
-	c := &compiler{rt: rt}
-	if isSchemas(p) {
+	if isSchemas(c.rt, p) {
 		return order{}, filterErr("cannot sort by schemas")
 	}
 	r, err := c.resolve(p)
@@ -794,6 +956,7 @@ func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, erro
 	var expr string
 	var args []any
 	nullable := true
+	kind := keyPlain
 	leaf := r.attr
 	if r.sub != nil {
 		leaf = r.sub
@@ -808,46 +971,43 @@ func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, erro
 			return order{}, filterErr("cannot sort by %q", r.name)
 		}
 		leaf = sub
-		if r.schema == rt.Core && r.attr.Name == "emails" {
+		side, isSide := c.res.side[strings.ToLower(r.attr.Name)]
+		switch {
+		case r.schema == rt.Core && isSide && side == scopeEmail:
 			o, err := c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.schema, attr: r.attr, kind: scopeEmail})
 			if err != nil {
 				return order{}, err
 			}
-			expr = "(SELECT " + sortFold(o) + " FROM user_emails e WHERE e.user_seq = users.seq ORDER BY e.is_primary IS 1 DESC, e.pos LIMIT 1)"
-		} else {
+			expr = "(SELECT " + sortFold(o) + " FROM user_emails e WHERE e.user_seq = " + seq + " ORDER BY e.is_primary IS 1 DESC, e.pos LIMIT 1)"
+		case r.schema == rt.Core && isSide:
+			return order{}, filterErr("cannot sort by %q", r.name)
+		default:
 			o, err := c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.schema, attr: r.attr, kind: scopeJSON})
 			if err != nil {
 				return order{}, err
 			}
-			expr = "(SELECT " + sortFold(o) + " FROM json_each(users.doc, ?) j ORDER BY json_extract(j.value, '$.primary') IS 1 DESC, j.key LIMIT 1)"
+			expr = "(SELECT " + sortFold(o) + " FROM json_each(" + c.res.col("doc") + ", ?) j ORDER BY json_extract(j.value, '$.primary') IS 1 DESC, j.key LIMIT 1)"
 			args = append(concat(o.args, nil), jsonPath(rt, r.schema, r.attr, nil))
 		}
 	case leaf.Type == schema.Complex:
 		return order{}, filterErr("cannot sort by %q: it is complex; name one of its sub-attributes", r.name)
-	case r.schema == rt.Core && r.attr.Name == "meta":
-		switch r.sub.Name {
-		case "created":
-			expr = "users.created"
-		case "lastModified":
-			expr = "users.modified"
-		case "version":
-			expr = "users.version"
-		case "location":
-			expr = "users.id"
-		case "resourceType":
-			return order{sql: "users.seq"}, nil // the same for every user
-		}
-		nullable = false
 	default:
-		o, err := c.userOperand(r)
+		o, err := c.operand(r, true)
 		if err != nil {
 			return order{}, err
 		}
-		expr, args = sortFold(o), o.args
-		switch o.expr {
-		case "users.id", "users.user_name_fold", "users.active":
-			nullable = false // NOT NULL columns: plain order, so an index serves it
+		if o.kind == resourceType {
+			return seqOrder, nil // the same for every resource
 		}
+		expr, args = sortFold(o), o.args
+		// NOT NULL columns get a plain order, so an index serves it.
+		nullable = !o.notNull
+		if o.kind == timeColumn {
+			kind = keyTime
+		}
+	}
+	if leaf.Type == schema.Boolean {
+		kind = keyBool
 	}
 	dir := " ASC"
 	if desc {
@@ -860,7 +1020,107 @@ func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, erro
 			nulls = " NULLS FIRST"
 		}
 	}
-	return order{sql: expr + dir + nulls + ", users.seq" + dir, args: args}, nil
+	return order{sql: expr + dir + nulls + ", " + seq + dir, args: args,
+		seq: seq, key: expr, keyArgs: args, desc: desc, nullable: nullable, keyKind: kind}, nil
+}
+
+// after compiles "the row comes after position p in this order", the
+// keyset condition of cursor paging. Its positive comparisons come first,
+// so that an index on the sort key serves it as a range.
+func (o order) after(p *store.Position) (cond, error) {
+	k, err := o.bindKey(p.Key)
+	if err != nil {
+		return cond{}, err
+	}
+	return o.afterBound(p.Seq, k), nil
+}
+
+// afterBound is after with the key as an SQL value: bound by bindKey, or
+// as the sort expression returned it.
+func (o order) afterBound(seq int64, k any) cond {
+	if o.key == "" {
+		return cond{sql: o.seq + " > ?", args: []any{seq}}
+	}
+	cmp := ">"
+	if o.desc {
+		cmp = "<"
+	}
+	e, ka := o.key, o.keyArgs
+	isNull := cond{sql: e + " IS NULL", args: ka}
+	seqAfter := cond{sql: o.seq + " " + cmp + " ?", args: []any{seq}}
+	if k == nil {
+		if !o.desc {
+			// Inside the NULLs, which come last.
+			return and(isNull, seqAfter)
+		}
+		// Inside the NULLs, which come first; then every value.
+		return or(and(isNull, seqAfter), cond{sql: e + " IS NOT NULL", args: ka})
+	}
+	c := and(
+		cond{sql: e + " " + cmp + "= ?", args: append(concat(ka, nil), k), nullable: o.nullable},
+		or(cond{sql: e + " " + cmp + " ?", args: append(concat(ka, nil), k), nullable: o.nullable}, seqAfter))
+	if o.nullable && !o.desc {
+		c = or(c, isNull) // the NULLs, last
+	}
+	return c
+}
+
+// bindKey converts a Position's Key to an SQL argument comparable with
+// the sort expression.
+func (o order) bindKey(k any) (any, error) {
+	bad := func() (any, error) { return nil, filterErr("invalid cursor") }
+	switch k := k.(type) {
+	case nil:
+		return nil, nil
+	case bool:
+		return boolInt(k), nil
+	case string:
+		if o.keyKind == keyTime {
+			t, err := time.Parse(time.RFC3339Nano, k)
+			if err != nil {
+				return bad()
+			}
+			return clampNanos(t), nil
+		}
+		return k, nil
+	case float64:
+		if o.keyKind == keyTime || math.IsNaN(k) || math.IsInf(k, 0) {
+			return bad()
+		}
+		if k == math.Trunc(k) && math.Abs(k) < 1<<62 {
+			return int64(k), nil
+		}
+		return k, nil
+	case int64:
+		if o.keyKind == keyTime {
+			return bad()
+		}
+		return k, nil
+	case int:
+		if o.keyKind == keyTime {
+			return bad()
+		}
+		return int64(k), nil
+	}
+	return bad()
+}
+
+// readKey converts a sort expression's value, as the driver returns it, to
+// a Position's Key: nil, a string, a float64 or a bool.
+func (o order) readKey(v any) any {
+	switch v := v.(type) {
+	case int64:
+		switch o.keyKind {
+		case keyBool:
+			return v != 0
+		case keyTime:
+			return fromNanos(v).Format(time.RFC3339Nano)
+		}
+		return float64(v)
+	case []byte:
+		return string(v)
+	}
+	return v // nil, float64, string
 }
 
 // sortFold is the operand's expression, folded when its attribute is

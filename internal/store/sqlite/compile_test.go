@@ -300,3 +300,197 @@ func TestCompileSort(t *testing.T) {
 		}
 	}
 }
+
+// TestCompileGroupFilter pins the SQL of group filters: the same compiler,
+// driven by the groups table's columns, with members in group_members.
+func TestCompileGroupFilter(t *testing.T) {
+	const display = "(" + memberDisplaySQL + ")"
+	for _, tc := range []struct {
+		filter   string
+		wantSQL  string
+		wantArgs []any
+	}{
+		{`displayName eq "Engineering"`, "groups.display_name_fold = ?", []any{"engineering"}},
+		{`externalId eq "X"`, "groups.external_id = ?", []any{"X"}},
+		{`id eq "g"`, "groups.id = ?", []any{"g"}},
+		{`meta.lastModified gt "2024-05-06T07:08:09Z"`, "groups.modified > ?", []any{time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC).UnixNano()}},
+		{`meta.resourceType eq "Group"`, "1", nil},
+		{`meta.resourceType eq "User"`, "0", nil},
+		{`members[value eq "u-1"]`,
+			"groups.seq IN (SELECT m.group_seq FROM group_members m WHERE m.tenant_id = ? AND (m.member_id = ?))", []any{tenant, "u-1"}},
+		{`members.value eq "u-1"`,
+			"groups.seq IN (SELECT m.group_seq FROM group_members m WHERE m.tenant_id = ? AND (m.member_id = ?))", []any{tenant, "u-1"}},
+		{`members eq "u-1"`,
+			"groups.seq IN (SELECT m.group_seq FROM group_members m WHERE m.tenant_id = ? AND (m.member_id = ?))", []any{tenant, "u-1"}},
+		{`members[value eq "a" or value eq "b"]`,
+			"groups.seq IN (SELECT m.group_seq FROM group_members m WHERE m.tenant_id = ? AND ((m.member_id = ?) OR (m.member_id = ?)))", []any{tenant, "a", "b"}},
+		{`members[value eq "a" and type eq "user"]`,
+			"groups.seq IN (SELECT m.group_seq FROM group_members m WHERE m.tenant_id = ? AND ((m.member_id = ?) AND (scim_fold(m.member_type) = ?)))", []any{tenant, "a", "user"}},
+		{`members[value eq "a" or type eq "Group"]`,
+			"EXISTS (SELECT 1 FROM group_members m WHERE m.group_seq = groups.seq AND ((m.member_id = ?) OR (scim_fold(m.member_type) = ?)))", []any{"a", "group"}},
+		{`members[value ne "a"]`,
+			"EXISTS (SELECT 1 FROM group_members m WHERE m.group_seq = groups.seq AND (m.member_id IS NOT ?))", []any{"a"}},
+		{`members pr`, "EXISTS (SELECT 1 FROM group_members m WHERE m.group_seq = groups.seq)", nil},
+		{`not (members pr)`, "NOT (EXISTS (SELECT 1 FROM group_members m WHERE m.group_seq = groups.seq))", nil},
+		{`not (members[value eq "u-1"])`,
+			"NOT (groups.seq IN (SELECT m.group_seq FROM group_members m WHERE m.tenant_id = ? AND (m.member_id = ?)))", []any{tenant, "u-1"}},
+		{`members[display eq "Alice"]`,
+			"EXISTS (SELECT 1 FROM group_members m WHERE m.group_seq = groups.seq AND (scim_fold(" + display + ") = ?))", []any{"alice"}},
+	} {
+		t.Run(tc.filter, func(t *testing.T) {
+			e, err := filter.Parse(tc.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := compileFilter(schema.GroupType, e, tenant)
+			if err != nil {
+				t.Fatalf("compileFilter: %v", err)
+			}
+			if got.sql != tc.wantSQL {
+				t.Errorf("SQL\n got %s\nwant %s", got.sql, tc.wantSQL)
+			}
+			if diff := cmp.Diff(tc.wantArgs, got.args, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("args (-want +got):\n%s", diff)
+			}
+		})
+	}
+	for _, f := range []string{`userName eq "x"`, `members[$ref eq "x"]`, `members[foo eq "x"]`, `emails pr`, `groups pr`} {
+		e, err := filter.Parse(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fe *store.FilterError
+		if _, err := compileFilter(schema.GroupType, e, tenant); !errors.As(err, &fe) {
+			t.Errorf("%s: got %v, want a *store.FilterError", f, err)
+		}
+	}
+}
+
+// TestCompileMemberFilter pins the filters of RemoveMembersWhere, over one
+// group_members row.
+func TestCompileMemberFilter(t *testing.T) {
+	for _, tc := range []struct {
+		filter   string
+		wantSQL  string
+		wantArgs []any
+	}{
+		{`value eq "u-1"`, "m.member_id = ?", []any{"u-1"}},
+		{`value eq "a" or value eq "b"`, "(m.member_id = ?) OR (m.member_id = ?)", []any{"a", "b"}},
+		{`type eq "User"`, "scim_fold(m.member_type) = ?", []any{"user"}},
+		{`display sw "Al"`, "(scim_fold((" + memberDisplaySQL + ")) >= ?) AND (scim_fold((" + memberDisplaySQL + ")) < ?)", []any{"al", "al\xff"}},
+	} {
+		e, err := filter.Parse(tc.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := compileMemberFilter(e, tenant)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.filter, err)
+		}
+		if got.sql != tc.wantSQL {
+			t.Errorf("%s: SQL\n got %s\nwant %s", tc.filter, got.sql, tc.wantSQL)
+		}
+		if diff := cmp.Diff(tc.wantArgs, got.args, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s: args (-want +got):\n%s", tc.filter, diff)
+		}
+	}
+	for _, f := range []string{`foo eq "x"`, `$ref eq "x"`, `members[value eq "x"]`, `userName eq "x"`} {
+		e, err := filter.Parse(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fe *store.FilterError
+		if _, err := compileMemberFilter(e, tenant); !errors.As(err, &fe) {
+			t.Errorf("%s: got %v, want a *store.FilterError", f, err)
+		}
+	}
+}
+
+// TestKeyset pins the keyset conditions of cursor paging, and the keys they
+// read and bind.
+func TestKeyset(t *testing.T) {
+	for _, tc := range []struct {
+		sortBy   string
+		desc     bool
+		key      any
+		wantSQL  string
+		wantArgs []any
+	}{
+		{"", false, nil, "users.seq > ?", []any{int64(9)}},
+		{"userName", false, "bob", "(users.user_name_fold >= ?) AND ((users.user_name_fold > ?) OR (users.seq > ?))", []any{"bob", "bob", int64(9)}},
+		{"userName", true, "bob", "(users.user_name_fold <= ?) AND ((users.user_name_fold < ?) OR (users.seq < ?))", []any{"bob", "bob", int64(9)}},
+		{"displayName", false, "bob",
+			"((users.display_name_fold >= ?) AND ((users.display_name_fold > ?) OR (users.seq > ?))) OR (users.display_name_fold IS NULL)",
+			[]any{"bob", "bob", int64(9)}},
+		{"displayName", false, nil, "(users.display_name_fold IS NULL) AND (users.seq > ?)", []any{int64(9)}},
+		{"displayName", true, nil,
+			"((users.display_name_fold IS NULL) AND (users.seq < ?)) OR (users.display_name_fold IS NOT NULL)", []any{int64(9)}},
+		{"displayName", true, "bob", "(users.display_name_fold <= ?) AND ((users.display_name_fold < ?) OR (users.seq < ?))", []any{"bob", "bob", int64(9)}},
+		{"meta.created", false, "2024-05-06T07:08:09.5Z", "(users.created >= ?) AND ((users.created > ?) OR (users.seq > ?))",
+			[]any{int64(1714979289500000000), int64(1714979289500000000), int64(9)}},
+		{"active", false, true, "(users.active >= ?) AND ((users.active > ?) OR (users.seq > ?))", []any{1, 1, int64(9)}},
+		{"title", false, 3.0, `((scim_fold(json_extract(users.doc, ?)) >= ?) AND ((scim_fold(json_extract(users.doc, ?)) > ?) OR (users.seq > ?))) OR (scim_fold(json_extract(users.doc, ?)) IS NULL)`,
+			[]any{`$."title"`, int64(3), `$."title"`, int64(3), int64(9), `$."title"`}},
+	} {
+		o, err := compileSort(schema.UserType, tc.sortBy, tc.desc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := o.after(&store.Position{Seq: 9, Key: tc.key})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.sortBy, err)
+		}
+		if got.sql != tc.wantSQL {
+			t.Errorf("%s desc %v key %v:\n got %s\nwant %s", tc.sortBy, tc.desc, tc.key, got.sql, tc.wantSQL)
+		}
+		if diff := cmp.Diff(tc.wantArgs, got.args, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s desc %v key %v: args (-want +got):\n%s", tc.sortBy, tc.desc, tc.key, diff)
+		}
+	}
+	created, _ := compileSort(schema.UserType, "meta.created", false)
+	if k := created.readKey(int64(1714979289500000000)); k != "2024-05-06T07:08:09.5Z" {
+		t.Errorf("time key read as %v", k)
+	}
+	if _, err := created.after(&store.Position{Seq: 1, Key: "yesterday"}); err == nil {
+		t.Errorf("a time key that is not a time was accepted")
+	}
+	active, _ := compileSort(schema.UserType, "active", false)
+	if k := active.readKey(int64(1)); k != true {
+		t.Errorf("boolean key read as %v", k)
+	}
+	title, _ := compileSort(schema.UserType, "title", false)
+	for in, want := range map[any]any{int64(3): 3.0, 2.5: 2.5, "x": "x", nil: nil} {
+		if k := title.readKey(in); k != want {
+			t.Errorf("readKey(%v) = %v, want %v", in, k, want)
+		}
+	}
+	if _, err := title.after(&store.Position{Key: []int{1}}); err == nil {
+		t.Errorf("a key of the wrong type was accepted")
+	}
+}
+
+func TestCompileGroupSort(t *testing.T) {
+	for _, tc := range []struct {
+		sortBy  string
+		wantSQL string
+	}{
+		{"", "groups.seq"},
+		{"displayName", "groups.display_name_fold ASC NULLS LAST, groups.seq ASC"},
+		{"meta.created", "groups.created ASC, groups.seq ASC"},
+		{"id", "groups.id ASC, groups.seq ASC"},
+	} {
+		got, err := compileSort(schema.GroupType, tc.sortBy, false)
+		if err != nil {
+			t.Errorf("compileSort(%q): %v", tc.sortBy, err)
+			continue
+		}
+		if got.sql != tc.wantSQL {
+			t.Errorf("compileSort(%q)\n got %s\nwant %s", tc.sortBy, got.sql, tc.wantSQL)
+		}
+	}
+	for _, sortBy := range []string{"members", "members.value", "members.display", "userName"} {
+		if _, err := compileSort(schema.GroupType, sortBy, false); err == nil {
+			t.Errorf("compileSort(%q) succeeded", sortBy)
+		}
+	}
+}

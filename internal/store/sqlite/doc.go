@@ -18,4 +18,10 @@
 // to their columns, emails to the side table, everything else to SQLite's
 // JSON functions; every literal is a parameter. The schema lives in
 // embedded, numbered migrations that [Open] applies (see [Migrate]).
+//
+// Groups are stored the same way (groups.go), and their members one
+// group_members row each, so that a membership change costs what it
+// changes whatever the group's size; the same compiler, driven by a
+// description of each table (resource in compile.go), serves both. Lists
+// page by offset (startIndex) or by keyset (cursor), see list.go.
 package sqlite

@@ -37,6 +37,9 @@ type DB struct {
 	// archiving).
 	now func() time.Time
 
+	// offsets remembers where pages by offset ended (see offsetCache).
+	offsets offsetCache
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -122,6 +125,9 @@ var writeStmts = []string{
 	sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 	sqlUserByID, sqlInsertUser, sqlUpdateUser, sqlInsertEmail, sqlDeleteEmails,
 	sqlArchiveUser, sqlDeleteUser, sqlPurgeUser,
+	sqlGroupByID, sqlInsertGroup, sqlUpdateGroup, sqlTouchGroup, sqlDeleteGroup,
+	sqlTouchParents, sqlDeleteMemberships,
+	sqlCheckMembers, sqlAddMembers, sqlRemoveMembers, sqlRemoveAllMembers, sqlMembers,
 }
 
 // pragmas returns the DSN parameters every connection gets.

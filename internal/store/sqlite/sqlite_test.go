@@ -2,13 +2,14 @@ package sqlite
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -92,18 +93,20 @@ func TestMigrateIdempotent(t *testing.T) {
 	if got, err := db.Tenant(ctx, "acme"); err != nil || got.ID != tn.ID {
 		t.Errorf("after reopening: %+v, %v", got, err)
 	}
-	embedded, _ := fs.Glob(migrationFS, "migrations/*.sql")
 	var n int
-	if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(embedded) {
-		t.Errorf("schema_migrations has %d rows (err %v), want %d", n, err, len(embedded))
+	if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil || n != len(allMigrations) {
+		t.Errorf("schema_migrations has %d rows (err %v), want %d", n, err, len(allMigrations))
 	}
 
 	fresh := filepath.Join(t.TempDir(), "fresh.db")
 	applied, err = Migrate(ctx, fresh)
-	if err != nil || len(applied) != len(embedded) || applied[0] != "0001_init.sql" {
+	if err != nil || !slices.Equal(applied, allMigrations) {
 		t.Errorf("Migrate on a new database = %v, %v", applied, err)
 	}
 }
+
+// allMigrations are the embedded migrations, in order.
+var allMigrations = []string{"0001_init.sql", "0002_groups.sql", "0003_console.sql"}
 
 func TestMigrateRefusesNewerDatabase(t *testing.T) {
 	ctx := t.Context()
@@ -186,65 +189,134 @@ func TestReadsDoNotWaitForWriter(t *testing.T) {
 }
 
 // TestQueryPlans checks that the lookups clients make all the time use an
-// index and never scan the users table.
+// index and never scan the users, groups or group_members table, by offset
+// and by cursor (keyset) alike.
 func TestQueryPlans(t *testing.T) {
 	db := mustOpen(t)
 	defer db.Close()
 	for _, tc := range []struct {
+		groups         bool
 		filter, sortBy string
 		wantIndex      string // a substring of the plan
+		cursorIndex    string // the same for the keyset page, if it differs
 	}{
-		{`userName eq "alice"`, "", "users_user_name"},
-		{`externalId eq "x"`, "", "users_external_id"},
-		{`id eq "x"`, "", "users_id"},
-		{`displayName eq "x"`, "", "users_display_name"},
-		{`userName sw "al"`, "", "users_user_name"},
-		{`emails[type eq "work"].value eq "x@example.com"`, "", "user_emails_value"},
-		{`emails.value eq "x@example.com"`, "", "user_emails_value"},
-		{`meta.lastModified gt "2024-01-01T00:00:00Z"`, "", "users_modified"},
-		{"", "", "users_seq"},
-		{"", "userName", "users_user_name"},
-		{"", "meta.created", "users_created"},
+		{false, `userName eq "alice"`, "", "users_user_name", ""},
+		{false, `externalId eq "x"`, "", "users_external_id", ""},
+		{false, `id eq "x"`, "", "users_id", ""},
+		{false, `displayName eq "x"`, "", "users_display_name", ""},
+		{false, `userName sw "al"`, "", "users_user_name", "SEARCH users USING INDEX"},
+		{false, `emails[type eq "work"].value eq "x@example.com"`, "", "user_emails_value", ""},
+		{false, `emails.value eq "x@example.com"`, "", "user_emails_value", ""},
+		{false, `meta.lastModified gt "2024-01-01T00:00:00Z"`, "", "users_modified", "SEARCH users USING INDEX"},
+		{false, "", "", "users_seq", "users_seq (tenant_id=? AND seq>?)"},
+		{false, "", "userName", "users_user_name", "users_user_name (tenant_id=? AND user_name_fold>?)"},
+		{false, "", "meta.created", "users_created", "users_created (tenant_id=? AND created>?)"},
+		{true, `displayName eq "Engineering"`, "", "groups_display_name", ""},
+		{true, `externalId eq "x"`, "", "groups_external_id", ""},
+		{true, `id eq "x"`, "", "groups_id", ""},
+		{true, `members[value eq "u-1"]`, "", "group_members_member (tenant_id=? AND member_id=?)", ""},
+		{true, `members.value eq "u-1" or members.value eq "u-2"`, "", "group_members_member (tenant_id=? AND member_id=?)", ""},
+		{true, `id eq "g" and members[value eq "u-1"]`, "", "groups_id", ""},
+		{true, `members pr`, "", "group_members_order (group_seq=?)", ""},
+		{true, "", "", "groups_seq", "groups_seq (tenant_id=? AND seq>?)"},
+		{true, "", "meta.lastModified", "groups_modified", "groups_modified (tenant_id=? AND modified>?)"},
 	} {
-		t.Run(tc.filter+" sortBy="+tc.sortBy, func(t *testing.T) {
-			where := cond{sql: "users.tenant_id = ?", args: []any{int64(1)}}
+		l, rt := usersList, schema.UserType
+		if tc.groups {
+			l, rt = groupsList, schema.GroupType
+		}
+		t.Run(rt.Name+" "+tc.filter+" sortBy="+tc.sortBy, func(t *testing.T) {
+			where := cond{sql: l.res.col("tenant_id") + " = ?", args: []any{int64(1)}}
 			if tc.filter != "" {
 				e, err := filter.Parse(tc.filter)
 				if err != nil {
 					t.Fatal(err)
 				}
-				f, err := compileFilter(schema.UserType, e, 1)
+				f, err := compileFilter(rt, e, 1)
 				if err != nil {
 					t.Fatal(err)
 				}
 				where = and(where, f)
 			}
-			ord, err := compileSort(schema.UserType, tc.sortBy, false)
+			ord, err := compileSort(rt, tc.sortBy, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			q, args := pageQuery(where, ord, 100, 0)
-			plan := explain(t, db, "EXPLAIN QUERY PLAN "+q, args...)
-			if !strings.Contains(plan, tc.wantIndex) {
-				t.Errorf("plan does not use %s:\n%s", tc.wantIndex, plan)
+			after, err := ord.after(&store.Position{Seq: 10, Key: keyFor(ord)})
+			if err != nil {
+				t.Fatal(err)
 			}
-			for _, line := range strings.Split(plan, "\n") {
-				if strings.Contains(line, "SCAN users") || strings.Contains(line, "SCAN user_emails") {
-					t.Errorf("plan scans a table:\n%s", plan)
+			cq, cargs := cursorQuery(l, and(where, after), ord, 101)
+			q, args := pageQuery(l, where, ord, 100, 0)
+			for _, p := range []struct{ name, q, want string }{
+				{"page", explain(t, db, "EXPLAIN QUERY PLAN "+q, args...), tc.wantIndex},
+				{"cursor page", explain(t, db, "EXPLAIN QUERY PLAN "+cq, cargs...), cmp.Or(tc.cursorIndex, tc.wantIndex)},
+			} {
+				if !strings.Contains(p.q, p.want) {
+					t.Errorf("%s plan does not use %s:\n%s", p.name, p.want, p.q)
 				}
+				noScan(t, p.name, p.q)
 			}
-			countPlan := explain(t, db, "EXPLAIN QUERY PLAN SELECT count(*) FROM users WHERE "+where.sql, where.args...)
+			countPlan := explain(t, db, "EXPLAIN QUERY PLAN SELECT count(*) FROM "+l.res.table+" WHERE "+where.sql, where.args...)
 			for _, line := range strings.Split(countPlan, "\n") {
-				if strings.Contains(line, "SCAN users") && !strings.Contains(line, "INDEX") {
+				if strings.Contains(line, "SCAN "+l.res.table) && !strings.Contains(line, "INDEX") {
 					t.Errorf("count scans the table:\n%s", countPlan)
 				}
 			}
 		})
 	}
-	// Point reads by id.
-	plan := explain(t, db, "EXPLAIN QUERY PLAN SELECT "+userCols+" FROM users WHERE users.tenant_id = ? AND users.id = ?", 1, "x")
-	if !strings.Contains(plan, "users_id") {
-		t.Errorf("User(id) plan:\n%s", plan)
+	// Point reads by id, members in order without a sort, writes of one
+	// member by key.
+	for _, tc := range []struct {
+		q    string
+		args []any
+		want []string
+	}{
+		{"SELECT " + userCols + " FROM users WHERE users.tenant_id = ? AND users.id = ?", []any{1, "x"}, []string{"users_id"}},
+		{sqlGroupByID, []any{1, "x"}, []string{"groups_id"}},
+		{sqlMembers, []any{1}, []string{"group_members_order (group_seq=?)", "users_id (tenant_id=? AND id=?)", "groups_id (tenant_id=? AND id=?)"}},
+		{sqlPageMembers, []any{"[1]"}, []string{"group_members_order (group_seq=?)"}},
+		{sqlRemoveMembers, []any{1, `["x"]`}, []string{"(group_seq=? AND member_id=?)"}},
+		{sqlDeleteMemberships, []any{1, "x", "User"}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
+		{sqlTouchParents, []any{0, 1, "x", "User"}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
+		{sqlCheckMembers, []any{"g", 1, `["x"]`, 1, 1}, []string{"group_members_member (tenant_id=? AND member_id=?)", "users_id", "groups_id"}},
+		{sqlUserGroups, []any{`["x"]`, 1}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
+	} {
+		plan := explain(t, db, "EXPLAIN QUERY PLAN "+tc.q, tc.args...)
+		for _, w := range tc.want {
+			if !strings.Contains(plan, w) {
+				t.Errorf("%s\nplan does not use %s:\n%s", tc.q, w, plan)
+			}
+		}
+		if strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") && (tc.q == sqlMembers || tc.q == sqlPageMembers) {
+			t.Errorf("%s\nsorts:\n%s", tc.q, plan)
+		}
+		noScan(t, tc.q, plan)
+	}
+}
+
+// keyFor returns a Position key of the type the order's key has.
+func keyFor(o order) any {
+	switch {
+	case o.key == "":
+		return nil
+	case o.keyKind == keyTime:
+		return "2024-01-01T00:00:00Z"
+	case o.keyKind == keyBool:
+		return true
+	}
+	return "m"
+}
+
+// noScan fails if plan scans a resource or membership table.
+func noScan(t *testing.T, what, plan string) {
+	t.Helper()
+	for _, line := range strings.Split(plan, "\n") {
+		for _, tbl := range []string{"users", "user_emails", "groups", "group_members"} {
+			if strings.HasSuffix(line, "SCAN "+tbl) || strings.Contains(line, "SCAN "+tbl+" ") {
+				t.Errorf("%s: plan scans %s:\n%s", what, tbl, plan)
+			}
+		}
 	}
 }
 
@@ -355,5 +427,103 @@ func TestErrorMapping(t *testing.T) {
 	}
 	if _, err := db.CreateUser(ctx, 42, store.User{ID: "u", Attrs: map[string]any{"userName": "x"}}); err != store.ErrNotFound {
 		t.Errorf("CreateUser for a missing tenant: %v, want ErrNotFound", err)
+	}
+}
+
+// TestOffsetCache walks lists by startIndex, as an import does, and checks
+// that pages after the first start from the remembered position, and that
+// every page is the one OFFSET gives, also when the tenant changed between
+// two pages, here or through another handle on the same file (another
+// process).
+func TestOffsetCache(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "scimd.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tn, err := db.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	titles := []any{"b", nil, "a", "c", ""}
+	for i := range 30 {
+		attrs := map[string]any{"userName": fmt.Sprintf("user%02d", (i*7)%30)}
+		if tt := titles[i%len(titles)]; tt != nil {
+			attrs["title"] = tt
+		}
+		if _, err := db.CreateUser(ctx, tn.ID, store.User{ID: fmt.Sprintf("u-%02d", i), Created: time.Now(), Modified: time.Now(), Attrs: attrs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// fresh lists by OFFSET alone, on a handle that remembers nothing.
+	fresh := func(q store.Query) []string {
+		t.Helper()
+		db.offsets.mu.Lock()
+		saved := db.offsets.m
+		db.offsets.m = nil
+		db.offsets.mu.Unlock()
+		defer func() { db.offsets.mu.Lock(); db.offsets.m = saved; db.offsets.mu.Unlock() }()
+		hits := db.offsets.hits.Load()
+		p, err := db.ListUsers(ctx, tn.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db.offsets.hits.Load() != hits {
+			t.Fatal("a page without a remembered position counted a hit")
+		}
+		var ids []string
+		for _, u := range p.Users {
+			ids = append(ids, u.ID)
+		}
+		return ids
+	}
+	n := 100
+	for _, sortBy := range []string{"", "userName", "title", "meta.created"} {
+		for _, desc := range []bool{false, true} {
+			for _, change := range []string{"", "here", "elsewhere"} {
+				hits := db.offsets.hits.Load()
+				for start := 1; start <= 31; start += 7 {
+					q := store.Query{SortBy: sortBy, SortDescending: desc, StartIndex: start, Count: 7}
+					want := fresh(q)
+					p, err := db.ListUsers(ctx, tn.ID, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var got []string
+					for _, u := range p.Users {
+						got = append(got, u.ID)
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("sortBy %q desc %v change %q, page at %d:\n got %v\nwant %v", sortBy, desc, change, start, got, want)
+					}
+					// Change the tenant between pages: delete the first
+					// user of the page and create another.
+					h := db
+					if change == "elsewhere" {
+						h = other
+					}
+					if change != "" && len(got) > 0 {
+						if err := h.DeleteUser(ctx, tn.ID, got[0], false); err != nil {
+							t.Fatal(err)
+						}
+						n++
+						if _, err := h.CreateUser(ctx, tn.ID, store.User{ID: fmt.Sprintf("u-%03d", n), Created: time.Now(), Modified: time.Now(),
+							Attrs: map[string]any{"userName": fmt.Sprintf("new%03d", n), "title": "b"}}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if h := db.offsets.hits.Load() - hits; change == "" && h != 4 || change != "" && h != 0 {
+					t.Errorf("sortBy %q desc %v change %q: %d pages from a remembered position", sortBy, desc, change, h)
+				}
+			}
+		}
 	}
 }

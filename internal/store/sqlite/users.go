@@ -9,7 +9,6 @@ import (
 	"slices"
 
 	"github.com/scimd/scimd/internal/scim"
-	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -238,7 +237,10 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID int64, id string, fn func
 
 // DeleteUser removes a live user from SCIM. With archive its record moves
 // to archived_users (its userName is free again) until PurgeUser; otherwise
-// it is destroyed. Returns store.ErrNotFound.
+// it is destroyed. Either way the user leaves every group it was a member
+// of (those groups get a new version): an archived user is a member of
+// nothing, and restoring one would not restore its memberships. Returns
+// store.ErrNotFound.
 func (db *DB) DeleteUser(ctx context.Context, tenantID int64, id string, archive bool) error {
 	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if archive {
@@ -246,12 +248,15 @@ func (db *DB) DeleteUser(ctx context.Context, tenantID int64, id string, archive
 				return dbErr(err)
 			}
 		}
-		return affectedOne(db.ws.exec(ctx, tx, sqlDeleteUser, tenantID, id))
+		if err := affectedOne(db.ws.exec(ctx, tx, sqlDeleteUser, tenantID, id)); err != nil {
+			return err
+		}
+		return db.deleteMemberships(ctx, tx, tenantID, id, store.MemberUser)
 	})
 }
 
-// PurgeUser destroys a user's record, live or archived. Returns
-// store.ErrNotFound if neither exists.
+// PurgeUser destroys a user's record, live or archived, and, for a live
+// user, its memberships. Returns store.ErrNotFound if neither exists.
 func (db *DB) PurgeUser(ctx context.Context, tenantID int64, id string) error {
 	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := db.ws.exec(ctx, tx, sqlDeleteUser, tenantID, id)
@@ -273,89 +278,38 @@ func (db *DB) PurgeUser(ctx context.Context, tenantID int64, id string) error {
 		if live+archived == 0 {
 			return store.ErrNotFound
 		}
+		if live > 0 {
+			return db.deleteMemberships(ctx, tx, tenantID, id, store.MemberUser)
+		}
 		return nil
 	})
 }
 
+// usersList is how ListUsers reads users.
+var usersList = &lister{res: usersRes, cols: userCols, countSQL: sqlTenantUserCnt}
+
 // ListUsers returns the live users of the tenant that match q, ordered by
 // q.SortBy and then by creation, with the exact number that matched. The
-// page and the count come from one read transaction, so they agree. Returns
-// a *store.FilterError for a filter or sort it cannot apply.
+// page and the count come from one read transaction, so they agree. With
+// q.Cursor the page follows q.After (keyset paging, see list). Returns a
+// *store.FilterError for a filter or sort it cannot apply, or a cursor
+// whose key does not fit the sort.
 func (db *DB) ListUsers(ctx context.Context, tenantID int64, q store.Query) (store.UserPage, error) {
-	where := cond{sql: "users.tenant_id = ?", args: []any{tenantID}}
-	if q.Filter != nil {
-		f, err := compileFilter(schema.UserType, q.Filter, tenantID)
-		if err != nil {
-			return store.UserPage{}, err
-		}
-		where = and(where, f)
+	var page store.UserPage
+	if q.Count > 0 {
+		page.Users = make([]store.User, 0, min(q.Count, 128))
 	}
-	order, err := compileSort(schema.UserType, q.SortBy, q.SortDescending)
+	total, next, err := db.list(ctx, usersList, tenantID, q, func(row scanner) (int64, error) {
+		u, seq, err := scanUser(row)
+		if err != nil {
+			return 0, err
+		}
+		page.Users = append(page.Users, u)
+		return seq, nil
+	}, nil)
 	if err != nil {
 		return store.UserPage{}, err
 	}
-	start := max(q.StartIndex, 1)
-	count := max(q.Count, 0)
-
-	pageSQL, pageArgs := pageQuery(where, order, count, start-1)
-	countSQL := sqlTenantUserCnt // maintained by triggers: no scan when there is no filter
-	countArgs := []any{tenantID}
-	if q.Filter != nil {
-		countSQL, countArgs = "SELECT count(*) FROM users WHERE "+where.sql, where.args
-	}
-	// Prepare before the transaction takes a connection (see stmtCache.stmt).
-	if count > 0 {
-		db.rs.stmt(ctx, pageSQL)
-	}
-	db.rs.stmt(ctx, countSQL)
-
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return store.UserPage{}, dbErr(err)
-	}
-	defer tx.Rollback()
-
-	page := store.UserPage{Total: -1}
-	if count > 0 {
-		rows, err := db.rs.query(ctx, tx, pageSQL, pageArgs...)
-		if err != nil {
-			return store.UserPage{}, dbErr(err)
-		}
-		defer rows.Close()
-		page.Users = make([]store.User, 0, min(count, 128))
-		for rows.Next() {
-			u, _, err := scanUser(rows)
-			if err != nil {
-				return store.UserPage{}, err
-			}
-			page.Users = append(page.Users, u)
-		}
-		if err := rows.Err(); err != nil {
-			return store.UserPage{}, dbErr(err)
-		}
-		// A short page that is not empty ends the result, and so tells
-		// the total without counting (the common case of a lookup such as
-		// userName eq).
-		if n := len(page.Users); n > 0 && n < count || n == 0 && start == 1 {
-			page.Total = start - 1 + n
-		}
-	}
-	if page.Total < 0 {
-		if err := db.rs.queryRow(ctx, tx, countSQL, countArgs...).Scan(&page.Total); err != nil {
-			return store.UserPage{}, dbErr(err)
-		}
-	}
+	page.Total, page.Next = total, next
 	return page, nil
-}
-
-// pageQuery returns the query for one page of users. It finds the page's
-// rows first, by seq, so that the rows that OFFSET skips are walked in an
-// index and never read (a third faster deep into a large tenant), then
-// reads the page's rows in the same order.
-func pageQuery(where cond, o order, limit, offset int) (string, []any) {
-	q := "SELECT " + userCols + " FROM users WHERE users.seq IN (SELECT users.seq FROM users WHERE " + where.sql +
-		" ORDER BY " + o.sql + " LIMIT ? OFFSET ?) ORDER BY " + o.sql
-	args := make([]any, 0, len(where.args)+2*len(o.args)+2)
-	args = append(append(append(append(args, where.args...), o.args...), limit, offset), o.args...)
-	return q, args
 }

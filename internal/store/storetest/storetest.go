@@ -36,6 +36,15 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Paging", testPaging},
 		{"Sorting", testSorting},
 		{"InvalidSort", testInvalidSort},
+		{"CursorUsers", testCursorUsers},
+		{"CursorUsersWithInserts", testCursorInserts},
+		{"CursorGroups", testCursorGroups},
+	}
+	for _, g := range groupTests {
+		tests = append(tests, struct {
+			name string
+			fn   func(*testing.T, store.Store)
+		}{g.name, func(t *testing.T, s store.Store) { g.fn(t, s, groupStore(t, s)) }})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,296 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scim/patch"
+	"github.com/scimd/scimd/internal/scim/schema"
+	"github.com/scimd/scimd/internal/store"
+)
+
+func (s *Server) groupsCollection(w http.ResponseWriter, r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		q, err := listQueryFromURL(r, schema.GroupType)
+		if err != nil {
+			return err
+		}
+		return s.listGroups(w, r, q)
+	case http.MethodPost:
+		return s.createGroup(w, r)
+	}
+	return methodNotAllowed(w, "GET, POST")
+}
+
+func (s *Server) groupsSearch(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return methodNotAllowed(w, "POST")
+	}
+	q, err := listQueryFromBody(r, schema.GroupType)
+	if err != nil {
+		return err
+	}
+	return s.listGroups(w, r, q)
+}
+
+func (s *Server) groupResource(w http.ResponseWriter, r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return s.getGroup(w, r)
+	case http.MethodPut:
+		return s.replaceGroup(w, r)
+	case http.MethodPatch:
+		return s.patchGroup(w, r)
+	case http.MethodDelete:
+		return s.deleteGroup(w, r)
+	}
+	return methodNotAllowed(w, "GET, PUT, PATCH, DELETE")
+}
+
+func groupProjection(r *http.Request) projection {
+	q := r.URL.Query()
+	return parseProjection(schema.GroupType, q.Get("attributes"), q.Get("excludedAttributes"))
+}
+
+// groupResourceOf renders a stored group; members only when the store
+// loaded them.
+func groupResourceOf(g store.Group, base string, withMembers bool) *resource {
+	attrs := g.Attrs
+	if withMembers && len(g.Members) > 0 {
+		attrs = make(map[string]any, len(g.Attrs)+1)
+		for k, v := range g.Attrs {
+			attrs[k] = v
+		}
+		list := make([]any, len(g.Members))
+		for i, m := range g.Members {
+			e := map[string]any{"value": m.Value, "type": m.Type}
+			if m.Display != "" {
+				e["display"] = m.Display
+			}
+			endpoint := schema.UserType.Endpoint
+			if m.Type == store.MemberGroup {
+				endpoint = schema.GroupType.Endpoint
+			}
+			e["$ref"] = base + endpoint + "/" + m.Value
+			list[i] = e
+		}
+		attrs["members"] = list
+	}
+	return &resource{rt: schema.GroupType, id: g.ID, version: g.Version, created: g.Created, modified: g.Modified, attrs: attrs}
+}
+
+// validateGroup checks the rules a stored group must satisfy.
+func validateGroup(attrs map[string]any) error {
+	name, _ := attrs["displayName"].(string)
+	if strings.TrimSpace(name) == "" {
+		return scim.BadRequest(scim.InvalidValue, "displayName is required and must be a non-empty string")
+	}
+	return nil
+}
+
+// groupInput normalises a Group body and takes its members out of the
+// attributes: members live in rows, never in the group's document.
+func groupInput(r *http.Request) (attrs map[string]any, members []store.Member, err error) {
+	in, err := readResource(r, schema.GroupType)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := validateGroup(in.attrs); err != nil {
+		return nil, nil, err
+	}
+	list, _ := in.attrs["members"].([]any)
+	delete(in.attrs, "members")
+	seen := map[string]bool{}
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		id, _ := m["value"].(string)
+		if id == "" {
+			return nil, nil, scim.BadRequest(scim.InvalidValue, "a member has no \"value\": each member must name the id of a user or group")
+		}
+		if !seen[id] {
+			seen[id] = true
+			members = append(members, store.Member{Value: id})
+		}
+	}
+	return in.attrs, members, nil
+}
+
+// groupError maps the store's membership errors to SCIM errors.
+func groupError(id string, err error) error {
+	var me *store.MemberError
+	switch {
+	case errors.As(err, &me):
+		return scim.BadRequest(scim.InvalidValue, "%s; nothing was changed", me.Error())
+	case errors.Is(err, store.ErrNotFound):
+		return scim.NotFound("no group with id %q", id)
+	}
+	return err
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
+	attrs, members, err := groupInput(r)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	g, err := s.store.CreateGroup(r.Context(), tenantOf(r).ID, store.Group{
+		ID: newID(), Created: now, Modified: now, Attrs: attrs, Members: members,
+	})
+	if err != nil {
+		return groupError("", err)
+	}
+	proj := groupProjection(r)
+	withMembers := proj.wants("members")
+	if withMembers && len(members) > 0 {
+		// The response shows members with the type and display the store derived.
+		if g, err = s.store.Group(r.Context(), tenantOf(r).ID, g.ID, true); err != nil {
+			return err
+		}
+	}
+	writeResource(w, r, http.StatusCreated, groupResourceOf(g, infoFrom(r.Context()).base, withMembers), proj)
+	return nil
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	proj := groupProjection(r)
+	withMembers := proj.wants("members")
+	g, err := s.store.Group(r.Context(), tenantOf(r).ID, id, withMembers)
+	if err != nil {
+		return groupError(id, err)
+	}
+	if m := r.Header.Get("If-None-Match"); m != "" && etagMatches(m, g.Version) {
+		w.Header().Set("ETag", etag(g.Version))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	writeResource(w, r, http.StatusOK, groupResourceOf(g, infoFrom(r.Context()).base, withMembers), proj)
+	return nil
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, lq listQuery) error {
+	withMembers := lq.proj.wants("members")
+	page, err := s.store.ListGroups(r.Context(), tenantOf(r).ID, lq.q, withMembers)
+	if err != nil {
+		return err
+	}
+	base := infoFrom(r.Context()).base
+	items := make([]*resource, len(page.Groups))
+	for i, g := range page.Groups {
+		items[i] = groupResourceOf(g, base, withMembers)
+	}
+	writeList(w, r, pageOf(lq, page.Total, items, page.Next), lq.proj)
+	return nil
+}
+
+// updateGroup runs change inside the store's transaction and writes the
+// result. The response of a membership change carries members only when
+// the request's attributes parameter asks for them: a 100,000-member
+// group is not re-sent for every added member (Okta and Entra ID ignore
+// members in PATCH responses, CLIENTS.md A.6, B.6).
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers bool, change func(g *store.Group) ([]store.MemberOp, error)) error {
+	id := r.PathValue("id")
+	g, err := s.store.UpdateGroup(r.Context(), tenantOf(r).ID, id, withMembers, func(g *store.Group) ([]store.MemberOp, error) {
+		if err := checkIfMatch(r, g.Version); err != nil {
+			return nil, err
+		}
+		ops, err := change(g)
+		if err != nil {
+			return nil, err
+		}
+		if err := validateGroup(g.Attrs); err != nil {
+			return nil, err
+		}
+		g.Modified = s.now().UTC()
+		return ops, nil
+	})
+	if err != nil {
+		return groupError(id, err)
+	}
+	writeResource(w, r, http.StatusOK, groupResourceOf(g, infoFrom(r.Context()).base, withMembers), groupProjection(r))
+	return nil
+}
+
+func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request) error {
+	attrs, members, err := groupInput(r)
+	if err != nil {
+		return err
+	}
+	return s.updateGroup(w, r, groupProjection(r).wants("members"), func(g *store.Group) ([]store.MemberOp, error) {
+		g.Attrs = attrs
+		ops := []store.MemberOp{{Kind: store.RemoveAllMembers}}
+		if len(members) > 0 {
+			ops = append(ops, store.MemberOp{Kind: store.AddMembers, Members: members})
+		}
+		return ops, nil
+	})
+}
+
+func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
+	raw, err := readAll(r)
+	if err != nil {
+		return err
+	}
+	ops, err := patch.Decode(raw)
+	if err != nil {
+		return patchError(err)
+	}
+	rest, changes, err := patch.SplitMembers(ops)
+	if err != nil {
+		return patchError(err)
+	}
+	memberOps := make([]store.MemberOp, 0, len(changes))
+	for _, c := range changes {
+		op := store.MemberOp{IDs: c.IDs, Where: c.Where}
+		switch c.Kind {
+		case patch.AddMembers:
+			op = store.MemberOp{Kind: store.AddMembers, Members: make([]store.Member, len(c.IDs))}
+			for i, id := range c.IDs {
+				op.Members[i] = store.Member{Value: id}
+			}
+		case patch.RemoveMembers:
+			op.Kind = store.RemoveMembers
+		case patch.RemoveMembersWhere:
+			op.Kind = store.RemoveMembersWhere
+		case patch.RemoveAllMembers:
+			op.Kind = store.RemoveAllMembers
+		}
+		memberOps = append(memberOps, op)
+	}
+	withMembers := false
+	if proj := groupProjection(r); proj.include != nil {
+		withMembers = proj.wants("members")
+	}
+	return s.updateGroup(w, r, withMembers, func(g *store.Group) ([]store.MemberOp, error) {
+		if len(rest) > 0 {
+			attrs, _, err := patch.Apply(schema.GroupType, g.Attrs, rest)
+			if err != nil {
+				return nil, patchError(err)
+			}
+			g.Attrs = attrs
+		}
+		return memberOps, nil
+	})
+}
+
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	t := tenantOf(r)
+	if r.Header.Get("If-Match") != "" {
+		g, err := s.store.Group(r.Context(), t.ID, id, false)
+		if err != nil {
+			return groupError(id, err)
+		}
+		if err := checkIfMatch(r, g.Version); err != nil {
+			return err
+		}
+	}
+	if err := s.store.DeleteGroup(r.Context(), t.ID, id); err != nil {
+		return groupError(id, err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
