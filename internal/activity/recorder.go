@@ -24,6 +24,9 @@ const (
 	DefaultQueue     = 8192
 	DefaultBatch     = 256
 	DefaultRetention = 30 * 24 * time.Hour
+	// DefaultLinger is how long the recorder waits for more events before
+	// writing a batch.
+	DefaultLinger = 100 * time.Millisecond
 )
 
 // Config configures a Recorder.
@@ -35,6 +38,9 @@ type Config struct {
 	Queue int
 	// Batch bounds how many events one transaction writes.
 	Batch int
+	// Linger is how long a batch waits for more events once it has one
+	// (default DefaultLinger).
+	Linger time.Duration
 	// Retention is how long records are kept; 0 means DefaultRetention,
 	// a negative value keeps them forever.
 	Retention time.Duration
@@ -72,6 +78,9 @@ func New(cfg Config) *Recorder {
 	}
 	if cfg.Retention == 0 {
 		cfg.Retention = DefaultRetention
+	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = DefaultLinger
 	}
 	if cfg.PurgeEvery <= 0 {
 		cfg.PurgeEvery = time.Hour
@@ -137,15 +146,22 @@ func (r *Recorder) drain() {
 		case e := <-r.queue:
 			r.flushMu.Lock()
 			batch = append(batch[:0], e)
+			// Linger so that a burst of SCIM writes becomes one activity
+			// insert rather than one commit each: activity then costs the
+			// SCIM writer a commit every Linger at most.
+			linger := time.NewTimer(r.cfg.Linger)
 		fill:
 			for len(batch) < r.cfg.Batch {
 				select {
 				case e := <-r.queue:
 					batch = append(batch, e)
-				default:
+				case <-linger.C:
+					break fill
+				case <-r.quit:
 					break fill
 				}
 			}
+			linger.Stop()
 			r.write(batch)
 			r.flushMu.Unlock()
 		case <-r.quit:
