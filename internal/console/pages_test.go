@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/internal/store"
 )
 
 func TestPagesByPermission(t *testing.T) {
@@ -323,4 +325,27 @@ func mustDecode(t *testing.T, b64 string) string {
 		t.Fatal(err)
 	}
 	return string(raw)
+}
+
+func TestGroupPages(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	g, err := e.db.CreateGroup(ctx, e.tenant.ID, store.Group{ID: "g-eng", Created: time.Now(), Modified: time.Now(),
+		Attrs: map[string]any{"displayName": "Engineering", "externalId": "ext-eng"}, Members: []store.Member{{Value: e.ids["member"]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn("member") // "view users" covers groups
+	r := b.get("/groups?filter=" + url.QueryEscape(`displayName sw "eng"`))
+	wantStatus(t, "groups search", r, 200)
+	wantBody(t, "groups search", r, "Engineering")
+	wantBody(t, "groups search", r, "1 group.")
+	r = b.get("/groups?filter=" + url.QueryEscape(`displayName eq "Sales"`))
+	wantBody(t, "groups search miss", r, "No groups match.")
+	wantStatus(t, "bad filter", b.get("/groups?filter="+url.QueryEscape(`displayName eq`)), 400)
+	r = b.get("/groups/" + g.ID)
+	wantStatus(t, "group page", r, 200)
+	wantBody(t, "group page", r, "ext-eng")
+	wantBody(t, "group page", r, e.ids["member"])
+	wantStatus(t, "unknown group", b.get("/groups/nope"), 404)
 }

@@ -33,6 +33,7 @@ func (c *Console) routes() {
 	m.Handle("GET /archived", c.page(store.PermViewUsers, c.archivedPage))
 	m.Handle("POST /archived/{id}/restore", c.page(store.PermManageUsers, c.restoreUser))
 	m.Handle("GET /groups", c.page(store.PermViewUsers, c.groupsPage))
+	m.Handle("GET /groups/{id}", c.page(store.PermViewUsers, c.groupPage))
 
 	m.Handle("GET /activity", c.page(store.PermViewActivity, c.activityPage))
 

@@ -207,7 +207,92 @@ func (c *Console) restoreUser(w http.ResponseWriter, r *http.Request, q *req) er
 	return redirect(w, r, q, "/users/"+id+"?saved=restored")
 }
 
+type groupRow struct {
+	ID, DisplayName, ExternalID string
+}
+
+type groupsData struct {
+	Filter       string
+	Groups       []groupRow
+	Total, Start int
+	Prev, Next   string
+}
+
+// groupsPage lists groups, searched with a SCIM filter run by the same
+// engine as SCIM's /Groups?filter=. Members are not read for the list.
 func (c *Console) groupsPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	c.render(w, http.StatusOK, "groups", c.view(q, "Groups", nil))
+	qs := r.URL.Query()
+	d := groupsData{Filter: strings.TrimSpace(qs.Get("filter"))}
+	d.Start, _ = strconv.Atoi(qs.Get("start"))
+	d.Start = max(d.Start, 1)
+	query := store.Query{StartIndex: d.Start, Count: usersPerPage}
+	v := c.view(q, "Groups", &d)
+	if d.Filter != "" {
+		f, err := filter.Parse(d.Filter)
+		if err != nil {
+			v.Error = "Invalid filter: " + err.Error()
+			c.render(w, http.StatusBadRequest, "groups", v)
+			return nil
+		}
+		query.Filter = f
+	}
+	page, err := c.st.ListGroups(r.Context(), q.tenant.ID, query, false)
+	var fe *store.FilterError
+	if errors.As(err, &fe) {
+		v.Error = "Invalid filter: " + fe.Msg
+		c.render(w, http.StatusBadRequest, "groups", v)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d.Total = page.Total
+	for _, g := range page.Groups {
+		row := groupRow{ID: g.ID}
+		row.DisplayName, _ = g.Attrs["displayName"].(string)
+		row.ExternalID, _ = g.Attrs["externalId"].(string)
+		d.Groups = append(d.Groups, row)
+	}
+	link := func(start int) string {
+		return "?" + url.Values{"filter": {d.Filter}, "start": {strconv.Itoa(start)}}.Encode()
+	}
+	if d.Start > 1 {
+		d.Prev = link(max(1, d.Start-usersPerPage))
+	}
+	if d.Start-1+len(page.Groups) < page.Total {
+		d.Next = link(d.Start + usersPerPage)
+	}
+	c.render(w, http.StatusOK, "groups", v)
+	return nil
+}
+
+// groupMembersShown bounds the members listed on a group's page.
+const groupMembersShown = 500
+
+type groupData struct {
+	groupRow
+	Members     []store.Member
+	MemberCount int
+	MoreMembers int
+}
+
+// groupPage shows one group and its members.
+func (c *Console) groupPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	g, err := c.st.Group(r.Context(), q.tenant.ID, r.PathValue("id"), true)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, "There is no group with id %q.", r.PathValue("id"))
+	}
+	if err != nil {
+		return err
+	}
+	d := groupData{groupRow: groupRow{ID: g.ID}, MemberCount: len(g.Members)}
+	d.DisplayName, _ = g.Attrs["displayName"].(string)
+	d.ExternalID, _ = g.Attrs["externalId"].(string)
+	d.Members = g.Members
+	if len(d.Members) > groupMembersShown {
+		d.MoreMembers = len(d.Members) - groupMembersShown
+		d.Members = d.Members[:groupMembersShown]
+	}
+	c.render(w, http.StatusOK, "group", c.view(q, d.DisplayName, &d))
 	return nil
 }
