@@ -182,5 +182,8 @@ func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, rete
 	}
 	rec := activity.New(activity.Config{Store: cs, Logger: logger, Retention: retention})
 	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec})
-	return console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim}), rec.Close
+	con := console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim})
+	ctx, cancel := context.WithCancel(context.Background())
+	go con.SweepSessions(ctx, 15*time.Minute)
+	return con, func() { cancel(); rec.Close() }
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/auth"
@@ -208,3 +209,23 @@ func wantBody(t *testing.T, what string, r resp, s string) {
 }
 
 const patchActive = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":%s}}]}`
+
+func TestSweepSessions(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("owner")
+	if r := b.get("/"); r.status != 200 {
+		t.Fatalf("signed-in home: %d", r.status)
+	}
+	// A sweeper that lives 13 hours ahead sees the session as expired and
+	// deletes its row; the server, on real time, then no longer finds it.
+	late := time.Now().Add(13 * time.Hour)
+	c := New(Config{Store: e.db, Console: e.db, Now: func() time.Time { return late }})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go c.SweepSessions(ctx, time.Millisecond)
+	for deadline := time.Now().Add(5 * time.Second); b.get("/").status == 200; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper did not delete the expired session")
+		}
+	}
+}

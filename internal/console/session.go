@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -271,4 +272,26 @@ func preToken(w http.ResponseWriter, r *http.Request, path string) string {
 	tok := newSecret()
 	setCookie(w, r, preCookie, tok, path, 3600)
 	return tok
+}
+
+// SweepSessions deletes expired sessions every interval until ctx ends.
+// Expired sessions are refused whenever they are presented; sweeping only
+// keeps the table small.
+func (c *Console) SweepSessions(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := c.now()
+			n, err := c.cs.DeleteExpiredSessions(ctx, now, now.Add(-c.idle))
+			if err != nil && ctx.Err() == nil {
+				c.log.Warn("deleting expired console sessions failed", "err", err)
+			} else if n > 0 {
+				c.log.Info("deleted expired console sessions", "count", n)
+			}
+		}
+	}
 }
