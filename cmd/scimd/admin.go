@@ -68,23 +68,6 @@ func cmdTenants(ctx context.Context, args []string, getenv func(string) string, 
 			return pos[0], nil
 		}
 		switch sub {
-		case "create":
-			name, err := one()
-			if err != nil {
-				return err
-			}
-			if err := store.ValidateTenantName(name); err != nil {
-				return err
-			}
-			t, err := st.CreateTenant(ctx, name)
-			if errors.Is(err, store.ErrConflict) {
-				return fmt.Errorf("tenant %q already exists", name)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "created tenant %s (provisioning not yet activated: run \"scimd tenants activate %s\")\n", t.Name, t.Name)
-			return nil
 		case "list":
 			ts, err := st.Tenants(ctx)
 			if err != nil {

@@ -44,10 +44,10 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 const usage = `scimd: a multi-tenant SCIM 2.0 provisioning server
 
 Commands:
-  scimd serve [--listen ADDR] [--database URL] [--base-domain DOMAIN] [--dev]
+  scimd serve [--listen ADDR] [--database URL] [--base-domain DOMAIN] [--dev] [--activity-retention DURATION]
   scimd migrate
   scimd backup --to FILE            online copy of a SQLite database (PostgreSQL: use pg_dump)
-  scimd tenants create NAME
+  scimd tenants create NAME [--owner USERNAME --password-stdin]
   scimd tenants list
   scimd tenants activate NAME       activate SCIM provisioning for the tenant
   scimd tenants deactivate NAME
@@ -56,6 +56,7 @@ Commands:
   scimd keys list --tenant NAME
   scimd keys revoke --tenant NAME USERID
   scimd users purge --tenant NAME ID   permanently delete a user's data
+  scimd operators create EMAIL --password-stdin   an operator of the /operator/ console pages
 
 Every command takes --database URL (default sqlite:scimd.db, env SCIMD_DATABASE):
 sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
@@ -76,7 +77,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "backup":
 		return cmdBackup(ctx, args[1:], getenv, stdout)
 	case "tenants", "tenant":
+		if len(args) > 1 && args[1] == "create" {
+			return cmdTenantsCreate(ctx, args[2:], getenv, stdin, stdout)
+		}
 		return cmdTenants(ctx, args[1:], getenv, stdout)
+	case "operators", "operator":
+		return cmdOperators(ctx, args[1:], getenv, stdin, stdout)
 	case "keys", "key":
 		return cmdKeys(ctx, args[1:], getenv, stdout)
 	case "users", "user":

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scimd/scimd/internal/server"
+	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -25,6 +25,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	listen := fs.String("listen", envOr(getenv, "SCIMD_LISTEN", defaultListen), "address to listen on")
 	baseDomain := fs.String("base-domain", getenv("SCIMD_BASE_DOMAIN"), "serve tenant T also at T.DOMAIN")
 	dev := fs.Bool("dev", false, "on an empty database, create tenant demo with an active key and print it")
+	retention := fs.Duration("activity-retention", activity.DefaultRetention, "how long provisioning activity is kept (negative: forever)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -58,8 +59,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention)
+	defer closeConsole()
 	srv := &http.Server{
-		Handler:           server.New(server.Config{Store: st, Logger: logger, BaseDomain: *baseDomain}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -142,6 +142,8 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return groupError("", err)
 	}
+	after := withMemberNote(g.Attrs, "members", memberValues(members))
+	noteChange(r.Context(), g.ID, nil, after)
 	proj := groupProjection(r)
 	withMembers := proj.wants("members")
 	if withMembers && len(members) > 0 {
@@ -193,7 +195,10 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, lq listQuery
 // members in PATCH responses, CLIENTS.md A.6, B.6).
 func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers bool, change func(g *store.Group) ([]store.MemberOp, error)) error {
 	id := r.PathValue("id")
+	var before map[string]any
+	var memberOps []store.MemberOp
 	g, err := s.store.UpdateGroup(r.Context(), tenantOf(r).ID, id, withMembers, func(g *store.Group) ([]store.MemberOp, error) {
+		before = g.Attrs
 		if err := checkIfMatch(r, g.Version); err != nil {
 			return nil, err
 		}
@@ -205,11 +210,13 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers
 			return nil, err
 		}
 		g.Modified = s.now().UTC()
+		memberOps = ops
 		return ops, nil
 	})
 	if err != nil {
 		return groupError(id, err)
 	}
+	noteChange(r.Context(), id, before, noteMemberOps(g.Attrs, memberOps))
 	writeResource(w, r, http.StatusOK, groupResourceOf(g, infoFrom(r.Context()).base, withMembers), groupProjection(r))
 	return nil
 }
@@ -291,6 +298,61 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteGroup(r.Context(), t.ID, id); err != nil {
 		return groupError(id, err)
 	}
+	noteChange(r.Context(), id, nil, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// Membership changes are not attributes of the group's document; for the
+// activity record they appear as pseudo-attributes next to them.
+
+func memberValues(ms []store.Member) []any {
+	out := make([]any, len(ms))
+	for i, m := range ms {
+		out[i] = m.Value
+	}
+	return out
+}
+
+func withMemberNote(attrs map[string]any, key string, v any) map[string]any {
+	out := make(map[string]any, len(attrs)+1)
+	for k, e := range attrs {
+		out[k] = e
+	}
+	if l, ok := v.([]any); !ok || len(l) > 0 {
+		out[key] = v
+	}
+	return out
+}
+
+// noteMemberOps describes membership changes for the activity record:
+// "members.added", "members.removed" (ids), "members.removedWhere"
+// (filters) and "members.removedAll".
+func noteMemberOps(attrs map[string]any, ops []store.MemberOp) map[string]any {
+	if len(ops) == 0 {
+		return attrs
+	}
+	var added, removed, where []any
+	all := false
+	for _, op := range ops {
+		switch op.Kind {
+		case store.AddMembers:
+			added = append(added, memberValues(op.Members)...)
+		case store.RemoveMembers:
+			for _, id := range op.IDs {
+				removed = append(removed, id)
+			}
+		case store.RemoveMembersWhere:
+			where = append(where, op.Where.String())
+		case store.RemoveAllMembers:
+			all = true
+		}
+	}
+	out := withMemberNote(attrs, "members.added", added)
+	out = withMemberNote(out, "members.removed", removed)
+	out = withMemberNote(out, "members.removedWhere", where)
+	if all {
+		out["members.removedAll"] = true
+	}
+	return out
 }

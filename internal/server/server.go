@@ -28,6 +28,8 @@ type Config struct {
 	BaseDomain string
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Activity, when set, is told of every tenant's SCIM request.
+	Activity ActivityRecorder
 }
 
 // Server serves SCIM for every tenant in the store.
@@ -39,6 +41,7 @@ type Server struct {
 	auth       *auth.Authenticator
 	scim       *http.ServeMux // routes below /scim/{version}/, tenant already resolved
 	mux        *http.ServeMux
+	activity   ActivityRecorder
 }
 
 // New returns a Server for cfg.
@@ -48,6 +51,7 @@ func New(cfg Config) *Server {
 		log:        cfg.Logger,
 		baseDomain: strings.ToLower(strings.TrimPrefix(cfg.BaseDomain, ".")),
 		now:        cfg.Now,
+		activity:   cfg.Activity,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -102,6 +106,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Header().Set("X-Request-Id", reqID)
 	info := &requestInfo{id: reqID, log: s.log}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	r, act := s.beginActivity(r)
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic serving request", "request_id", reqID, "panic", p, "stack", string(debug.Stack()))
@@ -112,6 +117,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("request", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
 			"tenant", info.tenant, "key", info.keyID, "status", rec.status,
 			"duration_ms", float64(s.now().Sub(start).Microseconds())/1000, "user_agent", r.UserAgent())
+		s.endActivity(act, r, info, rec.status, start)
 	}()
 	s.mux.ServeHTTP(rec, r)
 }
@@ -167,6 +173,7 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	if err != nil {
 		return scim.Internal(err)
 	}
+	noteTenant(r.Context(), t, r.URL.Path)
 	p, err := s.auth.Authenticate(r.Context(), t, r.Header.Get("Authorization"))
 	if err != nil {
 		return err

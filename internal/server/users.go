@@ -121,6 +121,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteChange(r.Context(), u.ID, nil, u.Attrs)
 	writeResource(w, r, http.StatusCreated, userResourceOf(u), userProjection(r))
 	return nil
 }
@@ -214,7 +215,9 @@ func checkIfMatch(r *http.Request, version int64) error {
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(u *store.User) error) error {
 	id := r.PathValue("id")
 	t := tenantOf(r)
+	var before map[string]any
 	u, err := s.store.UpdateUser(r.Context(), t.ID, id, func(u *store.User) error {
+		before = u.Attrs
 		if err := checkIfMatch(r, u.Version); err != nil {
 			return err
 		}
@@ -235,6 +238,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 	case err != nil:
 		return err
 	}
+	noteChange(r.Context(), id, before, u.Attrs)
 	return s.writeUser(w, r, http.StatusOK, u)
 }
 
@@ -353,6 +357,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noteChange(r.Context(), id, nil, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

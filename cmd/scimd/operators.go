@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/internal/activity"
+	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/console"
+	"github.com/scimd/scimd/internal/server"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// readPassword reads a password from the first line of stdin.
+func readPassword(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if len(pw) < 8 {
+		return "", usagef("the password read from stdin must have at least 8 characters")
+	}
+	return pw, nil
+}
+
+// consoleStore returns st's console storage, or an error if its backend
+// has none.
+func consoleStore(st store.Store) (store.ConsoleStore, error) {
+	cs, ok := st.(store.ConsoleStore)
+	if !ok {
+		return nil, errors.New("this database backend does not support the console yet")
+	}
+	return cs, nil
+}
+
+// cmdOperators: scimd operators create EMAIL --password-stdin.
+func cmdOperators(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usagef("operators: expected create EMAIL --password-stdin")
+	}
+	fs, dbURL := newFlags("operators create", getenv)
+	fromStdin := fs.Bool("password-stdin", false, "read the password from stdin")
+	pos, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || !strings.Contains(pos[0], "@") {
+		return usagef("operators create: expected one EMAIL address")
+	}
+	if !*fromStdin {
+		return usagef("operators create: give the password on stdin with --password-stdin")
+	}
+	pw, err := readPassword(stdin)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(ctx, pw)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cs, err := consoleStore(st)
+	if err != nil {
+		return err
+	}
+	if _, err := cs.CreateOperator(ctx, pos[0], hash, time.Now()); errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("operator %s already exists", pos[0])
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created operator %s: sign in at /operator/\n", pos[0])
+	return nil
+}
+
+// cmdTenantsCreate: scimd tenants create NAME [--owner USERNAME --password-stdin].
+func cmdTenantsCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	fs, dbURL := newFlags("tenants create", getenv)
+	owner := fs.String("owner", "", "create this user as the tenant's first Owner")
+	fromStdin := fs.Bool("password-stdin", false, "read the owner's password from stdin")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("tenants create: expected one tenant NAME")
+	}
+	name := pos[0]
+	if err := store.ValidateTenantName(name); err != nil {
+		return err
+	}
+	var hash string
+	if *owner != "" {
+		if !*fromStdin {
+			return usagef("tenants create: --owner needs the owner's password on stdin (--password-stdin)")
+		}
+		pw, err := readPassword(stdin)
+		if err != nil {
+			return err
+		}
+		if hash, err = auth.HashPassword(ctx, pw); err != nil {
+			return err
+		}
+	}
+	st, err := openStore(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var cs store.ConsoleStore
+	if *owner != "" {
+		if cs, err = consoleStore(st); err != nil {
+			return err
+		}
+	}
+	t, err := st.CreateTenant(ctx, name)
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("tenant %q already exists", name)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created tenant %s (provisioning not yet activated: run \"scimd tenants activate %s\")\n", t.Name, t.Name)
+	if *owner == "" {
+		return nil
+	}
+	if err := cs.EnsureDefaultRoles(ctx, t.ID); err != nil {
+		return err
+	}
+	roles, err := cs.Roles(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	var ownerRole int64
+	for _, r := range roles {
+		if r.Name == store.RoleOwner {
+			ownerRole = r.ID
+		}
+	}
+	now := time.Now().UTC()
+	u, err := st.CreateUser(ctx, t.ID, store.User{ID: newUserID(), Created: now, Modified: now, PasswordHash: hash,
+		Attrs: map[string]any{"userName": *owner, "active": true}})
+	if err != nil {
+		return fmt.Errorf("creating owner %q: %w", *owner, err)
+	}
+	if err := cs.SetUserRoles(ctx, t.ID, u.ID, []int64{ownerRole}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created owner %s: sign in at /t/%s/console/\n", *owner, t.Name)
+	return nil
+}
+
+// newUserID returns a random RFC 4122 version 4 UUID, like SCIM's ids.
+func newUserID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// consoleHandler returns the SCIM server, with the admin console and
+// activity recording in front of it when the store supports them, and a
+// function that flushes the activity queue on shutdown.
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration) (http.Handler, func()) {
+	cs, ok := st.(store.ConsoleStore)
+	if !ok {
+		logger.Warn("this database backend has no console storage: the admin console and activity log are off")
+		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain}), func() {}
+	}
+	rec := activity.New(activity.Config{Store: cs, Logger: logger, Retention: retention})
+	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec})
+	con := console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim})
+	ctx, cancel := context.WithCancel(context.Background())
+	go con.SweepSessions(ctx, 15*time.Minute)
+	return con, func() { cancel(); rec.Close() }
+}

@@ -1,0 +1,187 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// Sign-in throttling. Failures are counted per key in the store, so the
+// limits hold across instances: per tenant and userName (or operator
+// e-mail) and per client address. After the threshold each further failure
+// locks the key for twice as long as the last one, up to maxLock. A key's
+// count is forgotten after forgetAfter without failures, and a user's on a
+// successful sign-in.
+const (
+	userThreshold = 5
+	ipThreshold   = 30
+	maxLock       = 15 * time.Minute
+	forgetAfter   = time.Hour
+)
+
+// lockFor is the lock after the n-th consecutive failure.
+func lockFor(n, threshold int) time.Duration {
+	if n < threshold {
+		return 0
+	}
+	d := time.Second << min(n-threshold, 20)
+	return min(d, maxLock)
+}
+
+type throttleKey struct {
+	key       string
+	threshold int
+}
+
+func userKey(tenantID int64, userName string) throttleKey {
+	return throttleKey{fmt.Sprintf("u:%d:%s", tenantID, scim.Fold(userName)), userThreshold}
+}
+
+func ipKey(r *http.Request) throttleKey { return throttleKey{"ip:" + clientIP(r), ipThreshold} }
+
+// throttled returns an error saying how long to wait when a key is locked.
+func (c *Console) throttled(ctx context.Context, keys ...throttleKey) error {
+	now := c.now()
+	for _, k := range keys {
+		th, err := c.cs.Throttle(ctx, k.key)
+		if err != nil {
+			return err
+		}
+		if now.Before(th.LockedUntil) {
+			wait := th.LockedUntil.Sub(now).Round(time.Second)
+			return errorf(http.StatusTooManyRequests, "Too many failed sign-ins. Try again in %s.", max(wait, time.Second))
+		}
+	}
+	return nil
+}
+
+// failed records a failed sign-in against keys.
+func (c *Console) failed(ctx context.Context, keys ...throttleKey) {
+	now := c.now()
+	for _, k := range keys {
+		_, err := c.cs.UpdateThrottle(ctx, k.key, func(th *store.Throttle) {
+			if now.Sub(th.Last) > forgetAfter {
+				th.Failures = 0
+			}
+			th.Failures++
+			th.Last = now
+			if d := lockFor(th.Failures, k.threshold); d > 0 {
+				th.LockedUntil = now.Add(d)
+			}
+		})
+		if err != nil {
+			c.log.Error("console: recording a failed sign-in", "err", err)
+		}
+	}
+}
+
+var (
+	dummyOnce sync.Once
+	dummyHash string
+)
+
+// checkPassword compares password with hash; with no hash (unknown user, no
+// password) it compares with a dummy hash, so that the answer takes as long
+// and an attacker cannot tell which userNames exist.
+func checkPassword(ctx context.Context, hash, password string) bool {
+	if hash == "" {
+		dummyOnce.Do(func() { dummyHash, _ = auth.HashPassword(context.Background(), "dummy password for timing") })
+		auth.CheckPassword(ctx, dummyHash, password)
+		return false
+	}
+	ok, err := auth.CheckPassword(ctx, hash, password)
+	return err == nil && ok
+}
+
+type signInData struct {
+	UserName, Next, Token string
+}
+
+func (c *Console) signInPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	if q.sess != nil {
+		return redirect(w, r, q, "/")
+	}
+	v := c.view(q, "Sign in", signInData{Next: r.URL.Query().Get("next"), Token: preToken(w, r, q.prefix+"/")})
+	v.Flash = endedMsgs[r.URL.Query().Get("ended")]
+	if !q.tenant.PasswordSignIn {
+		v.Error = "Password sign-in is turned off for this site."
+	}
+	c.render(w, http.StatusOK, "signin", v)
+	return nil
+}
+
+func (c *Console) signIn(w http.ResponseWriter, r *http.Request, q *req) error {
+	userName := strings.TrimSpace(r.PostFormValue("userName"))
+	password := r.PostFormValue("password")
+	data := signInData{UserName: userName, Next: r.PostFormValue("next"), Token: r.PostFormValue("csrf")}
+	refuse := func(status int, msg string) error {
+		v := c.view(q, "Sign in", data)
+		v.Error = msg
+		c.render(w, status, "signin", v)
+		return nil
+	}
+	if !secure(r) && !loopback(r) {
+		return refuse(http.StatusForbidden, "The console needs HTTPS: open it over https:// (behind a proxy, the proxy must send X-Forwarded-Proto: https).")
+	}
+	if !q.tenant.PasswordSignIn {
+		return refuse(http.StatusForbidden, "Password sign-in is turned off for this site: ask your administrator or support.")
+	}
+	if userName == "" || password == "" || len(password) > 1024 || len(userName) > 1024 {
+		return refuse(http.StatusBadRequest, "Enter your userName and password.")
+	}
+	keys := []throttleKey{userKey(q.tenant.ID, userName), ipKey(r)}
+	if err := c.throttled(r.Context(), keys...); err != nil {
+		var he *httpError
+		if errors.As(err, &he) {
+			return refuse(he.status, he.msg)
+		}
+		return err
+	}
+	u, err := c.cs.UserByUserName(r.Context(), q.tenant.ID, userName)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if !checkPassword(r.Context(), u.PasswordHash, password) {
+		c.failed(r.Context(), keys...)
+		return refuse(http.StatusUnauthorized, "Wrong userName or password.")
+	}
+	if active, ok := u.Attrs["active"].(bool); ok && !active {
+		return refuse(http.StatusForbidden, "Your account is deactivated: you cannot sign in. Contact your administrator if this is a mistake.")
+	}
+	if err := c.cs.ClearThrottle(r.Context(), keys[0].key); err != nil {
+		return err
+	}
+	if err := c.startSession(w, r, store.Session{TenantID: q.tenant.ID, UserID: u.ID}, tenantCookie, q.prefix+"/"); err != nil {
+		return err
+	}
+	next := data.Next
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || next == "/signin" {
+		next = "/"
+	}
+	return redirect(w, r, q, next)
+}
+
+func (c *Console) signOut(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := c.cs.DeleteSession(r.Context(), q.sess.IDHash); err != nil {
+		return err
+	}
+	setCookie(w, r, tenantCookie, "", q.prefix+"/", -1)
+	return redirect(w, r, q, "/signin?ended=signedout")
+}
+
+func (c *Console) home(w http.ResponseWriter, r *http.Request, q *req) error {
+	names := make([]string, len(q.roles))
+	for i, role := range q.roles {
+		names[i] = role.Name
+	}
+	c.render(w, http.StatusOK, "home", c.view(q, "Home", names))
+	return nil
+}

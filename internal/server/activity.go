@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/internal/store"
+)
+
+// ActivityRecorder receives a description of every SCIM request that named
+// a tenant. Record is called on the request's goroutine after the response
+// is written: it must not block (queue the event and return).
+type ActivityRecorder interface {
+	Record(ctx context.Context, e ActivityEvent)
+}
+
+// ActivityEvent describes one SCIM request. Before and After are the
+// resource's attributes (never the password) when the request read or
+// changed one: nil Before on create, nil After on delete. The maps are not
+// modified after Record is called.
+type ActivityEvent struct {
+	Time         time.Time
+	Duration     time.Duration
+	RequestID    string
+	Tenant       store.Tenant // zero ID when the tenant does not exist
+	KeyID        string
+	UserAgent    string
+	Method       string
+	Path         string // below the tenant: /scim/v2/Users/ID
+	ResourceType string // "User", "Group" or ""
+	ResourceID   string
+	Status       int
+	Before       map[string]any
+	After        map[string]any
+}
+
+// activity is what handlers add to a request's ActivityEvent.
+type activity struct {
+	tenant        store.Tenant
+	path          string
+	before, after map[string]any
+	id            string
+}
+
+type activityKey struct{}
+
+// beginActivity gives the request a place for handlers to note what they
+// changed, when activity is recorded.
+func (s *Server) beginActivity(r *http.Request) (*http.Request, *activity) {
+	if s.activity == nil {
+		return r, nil
+	}
+	a := &activity{}
+	return r.WithContext(context.WithValue(r.Context(), activityKey{}, a)), a
+}
+
+// endActivity hands the finished request to the recorder.
+func (s *Server) endActivity(a *activity, r *http.Request, info *requestInfo, status int, start time.Time) {
+	if a == nil || a.path == "" {
+		return // not a tenant's SCIM request
+	}
+	e := ActivityEvent{
+		Time: start, Duration: s.now().Sub(start), RequestID: info.id, Tenant: a.tenant, KeyID: info.keyID,
+		UserAgent: r.UserAgent(), Method: r.Method, Path: a.path, Status: status,
+		Before: a.before, After: a.after, ResourceID: a.id,
+	}
+	// /scim/v2/Users/ID → User, ID
+	parts := strings.Split(strings.TrimPrefix(a.path, "/"), "/")
+	if len(parts) >= 3 {
+		switch parts[2] {
+		case "Users":
+			e.ResourceType = "User"
+		case "Groups":
+			e.ResourceType = "Group"
+		}
+		if len(parts) >= 4 && e.ResourceID == "" && !strings.HasPrefix(parts[3], ".") {
+			e.ResourceID = parts[3]
+		}
+	}
+	s.activity.Record(context.WithoutCancel(r.Context()), e)
+}
+
+// noteTenant records the tenant and path of a tenant's SCIM request.
+func noteTenant(ctx context.Context, t store.Tenant, path string) {
+	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
+		a.tenant, a.path = t, path
+	}
+}
+
+// noteChange records the resource a request created, changed or deleted.
+func noteChange(ctx context.Context, id string, before, after map[string]any) {
+	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
+		a.id, a.before, a.after = id, before, after
+	}
+}

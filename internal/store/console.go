@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Permissions a tenant's roles can hold. They are stored by these names.
+const (
+	PermManageAPIKeys  = "manage_api_keys" // generate, modify, rotate and revoke API keys
+	PermManageSettings = "manage_settings" // General Settings
+	PermManageRoles    = "manage_roles"    // role permissions and users' roles
+	PermViewUsers      = "view_users"      // Users and Groups pages
+	PermManageUsers    = "manage_users"    // restore archived users, set passwords
+	PermViewActivity   = "view_activity"   // provisioning activity
+)
+
+// Permissions lists every permission, in the order pages show them.
+var Permissions = []string{PermManageAPIKeys, PermManageSettings, PermManageRoles, PermViewUsers, PermManageUsers, PermViewActivity}
+
+// Built-in role names. EnsureDefaultRoles creates them.
+const (
+	RoleOwner  = "Owner"
+	RoleAdmin  = "Admin"
+	RoleMember = "Member"
+)
+
+// DefaultRoles are the roles every tenant starts with and their
+// permissions. The Owner role always holds every permission.
+var DefaultRoles = map[string][]string{
+	RoleOwner:  Permissions,
+	RoleAdmin:  Permissions,
+	RoleMember: {PermViewUsers},
+}
+
+// Operator is a person at the SaaS vendor who runs scimd: creates tenants,
+// activates provisioning, purges users.
+type Operator struct {
+	ID           int64
+	Email        string
+	PasswordHash string // argon2id, see auth.HashPassword
+	Created      time.Time
+}
+
+// Session is a console sign-in. Its id is a random secret kept only in the
+// browser's cookie; the store holds its SHA-256 hash.
+type Session struct {
+	IDHash     []byte
+	TenantID   int64  // 0 for an operator's session
+	UserID     string // the tenant user's id; "" for an operator
+	OperatorID int64  // 0 for a tenant user
+	CSRF       string // the synchronizer token of the session's forms
+	Created    time.Time
+	LastSeen   time.Time
+	Expires    time.Time // absolute expiry
+}
+
+// Role is a named set of permissions in a tenant.
+type Role struct {
+	ID          int64
+	TenantID    int64
+	Name        string
+	Permissions []string
+}
+
+// Has reports whether the role holds permission p.
+func (r Role) Has(p string) bool {
+	for _, q := range r.Permissions {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// RoleAssignment says that a user holds a role.
+type RoleAssignment struct {
+	UserID string
+	RoleID int64
+}
+
+// Change is one attribute-level difference between a resource before and
+// after a request. Values are JSON text, shortened; secrets never appear.
+type Change struct {
+	Attr string `json:"attr"`
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+}
+
+// Activity is one SCIM request as the provisioning activity shows it.
+type Activity struct {
+	ID           int64 // set by the store, increasing
+	TenantID     int64
+	Time         time.Time
+	RequestID    string
+	KeyID        string // "" when the request was not authenticated
+	Client       string // Okta, Entra, OneLogin, JumpCloud, Rippling, other
+	UserAgent    string
+	Method       string
+	Path         string
+	ResourceType string // "User", "Group", "" for discovery
+	ResourceID   string
+	Status       int
+	Changes      []Change
+}
+
+// ActivityQuery selects a tenant's activity, newest first.
+type ActivityQuery struct {
+	ResourceType string
+	ResourceID   string
+	KeyID        string
+	Client       string
+	Method       string
+	Failed       bool   // only status >= 400
+	Text         string // path contains Text
+	Before       int64  // only ids below Before (keyset paging); 0: from the newest
+	Limit        int
+}
+
+// ArchivedUser is a user deleted through SCIM with onDelete archive.
+type ArchivedUser struct {
+	ID       string
+	UserName string
+	Created  time.Time
+	Deleted  time.Time
+}
+
+// Throttle is the failed sign-in record of one key (a tenant's userName, a
+// client address).
+type Throttle struct {
+	Key         string
+	Failures    int
+	Last        time.Time // last failure
+	LockedUntil time.Time
+}
+
+// ConsoleStore is what the admin console needs besides Store: operators,
+// sessions, roles, key changes, provisioning activity, archived users and
+// sign-in throttling. Backends implement it next to Store.
+type ConsoleStore interface {
+	// CreateOperator stores an operator. Returns ErrConflict if the e-mail
+	// address (compared case-insensitively) is taken.
+	CreateOperator(ctx context.Context, email, passwordHash string, at time.Time) (Operator, error)
+	// OperatorByEmail returns an operator, or ErrNotFound.
+	OperatorByEmail(ctx context.Context, email string) (Operator, error)
+	// OperatorByID returns an operator, or ErrNotFound.
+	OperatorByID(ctx context.Context, id int64) (Operator, error)
+
+	// UserByUserName returns the live user whose userName equals userName
+	// under scim.Fold, or ErrNotFound.
+	UserByUserName(ctx context.Context, tenantID int64, userName string) (User, error)
+	// ArchivedUsers lists a tenant's archived users, most recently deleted
+	// first, at most limit.
+	ArchivedUsers(ctx context.Context, tenantID int64, limit int) ([]ArchivedUser, error)
+	// RestoreUser makes an archived user live again. Returns ErrNotFound,
+	// or ErrConflict when a live user now has its userName.
+	RestoreUser(ctx context.Context, tenantID int64, id string) (User, error)
+
+	// CreateSession stores s. DeleteSession removes it (no error if it is
+	// gone). Session returns it by id hash, or ErrNotFound; expired
+	// sessions are still returned, the caller checks the times.
+	CreateSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, idHash []byte) (Session, error)
+	TouchSession(ctx context.Context, idHash []byte, at time.Time) error
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// DeleteUserSessions ends every session of a tenant user.
+	DeleteUserSessions(ctx context.Context, tenantID int64, userID string) error
+	// DeleteExpiredSessions removes sessions whose absolute expiry or idle
+	// limit (last seen before idleBefore) has passed.
+	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
+
+	// EnsureDefaultRoles creates the DefaultRoles the tenant lacks.
+	EnsureDefaultRoles(ctx context.Context, tenantID int64) error
+	// Roles lists a tenant's roles by id.
+	Roles(ctx context.Context, tenantID int64) ([]Role, error)
+	// SetRolePermissions replaces a role's permissions. Returns ErrNotFound.
+	SetRolePermissions(ctx context.Context, tenantID, roleID int64, perms []string) error
+	// RoleAssignments lists which users hold which roles in a tenant.
+	RoleAssignments(ctx context.Context, tenantID int64) ([]RoleAssignment, error)
+	// UserRoles lists the roles a user holds.
+	UserRoles(ctx context.Context, tenantID int64, userID string) ([]Role, error)
+	// SetUserRoles replaces the roles a user holds. Returns ErrNotFound if
+	// a role is not the tenant's.
+	SetUserRoles(ctx context.Context, tenantID int64, userID string, roleIDs []int64) error
+
+	// UpdateAPIKey applies fn to a tenant's key inside a transaction and
+	// stores Name, Scope and Expires. Returns ErrNotFound or fn's error.
+	UpdateAPIKey(ctx context.Context, tenantID int64, id string, fn func(*APIKey) error) (APIKey, error)
+
+	// AddActivity stores activity records in one transaction.
+	AddActivity(ctx context.Context, as []Activity) error
+	// ActivityLog returns the tenant's activity matching q, newest first,
+	// and whether older records follow.
+	ActivityLog(ctx context.Context, tenantID int64, q ActivityQuery) (as []Activity, more bool, err error)
+	// PurgeActivity deletes the records of every tenant older than before.
+	PurgeActivity(ctx context.Context, before time.Time) (int64, error)
+
+	// Throttle returns the sign-in failures recorded for key (zero if none).
+	Throttle(ctx context.Context, key string) (Throttle, error)
+	// UpdateThrottle applies fn to key's record inside a transaction and
+	// stores it.
+	UpdateThrottle(ctx context.Context, key string, fn func(*Throttle)) (Throttle, error)
+	// ClearThrottle forgets key's failures.
+	ClearThrottle(ctx context.Context, key string) error
+}
