@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/internal/store/postgres/pgtest"
 )
 
 // oktaSpecPath is Okta's SCIM 2.0 SPEC test (a Runscope export), kept in
@@ -65,7 +67,13 @@ func TestOktaSPEC(t *testing.T) {
 		t.Fatalf("parsing the SPEC test: %v", err)
 	}
 
-	env := newEnv(t)
+	t.Run("sqlite", func(t *testing.T) { runOktaSPEC(t, suite, newEnv(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		runOktaSPEC(t, suite, map[string]string{"SCIMD_DATABASE": pgtest.NewDatabase(t)})
+	})
+}
+
+func runOktaSPEC(t *testing.T, suite runscopeSuite, env map[string]string) {
 	key := newTenant(t, env, "okta")
 	addr, _ := startServe(t, env)
 	base := addr + "/t/okta/scim/v2"

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	addr := ln.Addr().String()
-	fmt.Fprintf(stdout, "scimd listening on http://%s (database %s)\n", addr, *dbURL)
+	fmt.Fprintf(stdout, "scimd listening on http://%s (database %s)\n", addr, redactURL(*dbURL))
 	if *dev {
 		if err := seedDev(ctx, st, stdout, func(tenant string) string {
 			if *baseDomain != "" {
@@ -119,4 +120,13 @@ func seedDev(ctx context.Context, st store.Store, stdout io.Writer, baseURL func
 	printKey(stdout, false, k.ID, secret, baseURL(t.Name))
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// redactURL hides the password of a database URL (postgres://user:pw@host/db)
+// so that it never reaches the terminal or the logs.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
 }

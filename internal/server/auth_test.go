@@ -12,8 +12,9 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
-func TestAuthentication(t *testing.T) {
-	e := newEnv(t)
+func TestAuthentication(t *testing.T) { forEachBackend(t, testAuthentication) }
+
+func testAuthentication(t *testing.T, e *env) {
 	other := e.newTenant("other", true)
 	otherID, otherSecret := e.newKey(other, store.ScopeWrite, time.Time{})
 	readID, readSecret := e.newKey(e.tenant, store.ScopeRead, time.Time{})

@@ -241,9 +241,9 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ops, err := patch.Decode(raw)
+	ops, err := decodePatch(raw)
 	if err != nil {
-		return patchError(err)
+		return err
 	}
 	rest, changes, err := patch.SplitMembers(ops)
 	if err != nil {

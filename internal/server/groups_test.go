@@ -38,8 +38,9 @@ func memberIDs(r response) []string {
 	return ids
 }
 
-func TestGroupMembers(t *testing.T) {
-	e := newEnv(t)
+func TestGroupMembers(t *testing.T) { forEachBackend(t, testGroupMembers) }
+
+func testGroupMembers(t *testing.T, e *env) {
 	ann := e.createUser(userJSON("ann@example.com"))
 	bob := e.createUser(userJSON("bob@example.com"))
 
@@ -119,8 +120,9 @@ func TestGroupMembers(t *testing.T) {
 
 // TestConcurrentGroupPatches sends many PATCHes to one group at once: no
 // update is lost.
-func TestConcurrentGroupPatches(t *testing.T) {
-	e := newEnv(t)
+func TestConcurrentGroupPatches(t *testing.T) { forEachBackend(t, testConcurrentGroupPatches) }
+
+func testConcurrentGroupPatches(t *testing.T, e *env) {
 	const workers, each = 10, 5
 	var users []string
 	for i := range workers * each {
@@ -166,8 +168,9 @@ func TestConcurrentGroupPatches(t *testing.T) {
 	}
 }
 
-func TestCursorPaging(t *testing.T) {
-	e := newEnv(t)
+func TestCursorPaging(t *testing.T) { forEachBackend(t, testCursorPaging) }
+
+func testCursorPaging(t *testing.T, e *env) {
 	for i := range 25 {
 		e.createUser(fmt.Sprintf(`{"userName":"p%02d@example.com","displayName":"%c"}`, i, 'z'-i))
 	}
@@ -239,8 +242,9 @@ func TestCursorPaging(t *testing.T) {
 	})
 }
 
-func TestBulk(t *testing.T) {
-	e := newEnv(t)
+func TestBulk(t *testing.T) { forEachBackend(t, testBulk) }
+
+func testBulk(t *testing.T, e *env) {
 	t.Run("user and group with a bulkId reference", func(t *testing.T) {
 		r := e.do("POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
 			{"method":"POST","path":"/Groups","bulkId":"g1","data":{"displayName":"Bulk group","members":[{"value":"bulkId:u1"}]}},

@@ -107,6 +107,9 @@ func buildListQuery(r *http.Request, rt *schema.ResourceType, p listParams) (lis
 	default:
 		return listQuery{}, scim.BadRequest(scim.InvalidValue, "sortOrder must be \"ascending\" or \"descending\", got %q", p.sortOrder)
 	}
+	if strings.Contains(p.filter, `\u0000`) || strings.IndexByte(p.filter, 0) >= 0 {
+		return listQuery{}, scim.BadRequest(scim.InvalidFilter, "filter values must not contain the NUL character")
+	}
 	if f := strings.TrimSpace(p.filter); f != "" {
 		expr, err := filter.Parse(f)
 		if err != nil {

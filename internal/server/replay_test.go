@@ -49,69 +49,71 @@ func TestReplays(t *testing.T) {
 	if len(files) < 10 {
 		t.Fatalf("found only %d replay fixtures", len(files))
 	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(strings.TrimPrefix(file, "testdata/"), ".json"), func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rp replay
-			dec := json.NewDecoder(strings.NewReader(string(raw)))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&rp); err != nil {
-				t.Fatalf("parsing %s: %v", file, err)
-			}
-			if len(rp.Steps) == 0 || rp.Source == "" {
-				t.Fatalf("%s: a fixture needs steps and a source", file)
-			}
-			e := newEnv(t)
-			vars := map[string]string{}
-			subst := func(s string) string {
-				return regexp.MustCompile(`\{\{(\w+)\}\}`).ReplaceAllStringFunc(s, func(m string) string {
-					v, ok := vars[m[2:len(m)-2]]
-					if !ok {
-						t.Fatalf("undefined variable %s", m)
+	for _, backend := range backends(t) {
+		for _, file := range files {
+			t.Run(backend+"/"+strings.TrimSuffix(strings.TrimPrefix(file, "testdata/"), ".json"), func(t *testing.T) {
+				raw, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var rp replay
+				dec := json.NewDecoder(strings.NewReader(string(raw)))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&rp); err != nil {
+					t.Fatalf("parsing %s: %v", file, err)
+				}
+				if len(rp.Steps) == 0 || rp.Source == "" {
+					t.Fatalf("%s: a fixture needs steps and a source", file)
+				}
+				e := newEnvOn(t, backend)
+				vars := map[string]string{}
+				subst := func(s string) string {
+					return regexp.MustCompile(`\{\{(\w+)\}\}`).ReplaceAllStringFunc(s, func(m string) string {
+						v, ok := vars[m[2:len(m)-2]]
+						if !ok {
+							t.Fatalf("undefined variable %s", m)
+						}
+						return v
+					})
+				}
+				for i, st := range rp.Steps {
+					body := ""
+					if len(st.Body) > 0 {
+						body = subst(string(st.Body))
 					}
-					return v
-				})
-			}
-			for i, st := range rp.Steps {
-				body := ""
-				if len(st.Body) > 0 {
-					body = subst(string(st.Body))
-				}
-				var hdr []string
-				for k, v := range st.Headers {
-					hdr = append(hdr, k, v)
-				}
-				r := e.do(st.Method, subst(st.Path), body, hdr...)
-				where := fmt.Sprintf("step %d (%s %s %s)", i+1, st.Name, st.Method, st.Path)
-				if r.status != st.Status {
-					t.Fatalf("%s: status %d, want %d\n%s", where, r.status, st.Status, r.body)
-				}
-				if ct := r.header.Get("Content-Type"); len(r.body) > 0 && !strings.HasPrefix(ct, "application/scim+json") {
-					t.Errorf("%s: Content-Type %q", where, ct)
-				}
-				if len(st.Response) > 0 {
-					var want any
-					if err := json.Unmarshal([]byte(subst(string(st.Response))), &want); err != nil {
-						t.Fatalf("%s: bad expected response: %v", where, err)
+					var hdr []string
+					for k, v := range st.Headers {
+						hdr = append(hdr, k, v)
 					}
-					var got any
-					json.Unmarshal(r.body, &got)
-					if msg := match(want, got, "$"); msg != "" {
-						t.Errorf("%s: %s\nresponse: %s", where, msg, r.body)
+					r := e.do(st.Method, subst(st.Path), body, hdr...)
+					where := fmt.Sprintf("step %d (%s %s %s)", i+1, st.Name, st.Method, st.Path)
+					if r.status != st.Status {
+						t.Fatalf("%s: status %d, want %d\n%s", where, r.status, st.Status, r.body)
+					}
+					if ct := r.header.Get("Content-Type"); len(r.body) > 0 && !strings.HasPrefix(ct, "application/scim+json") {
+						t.Errorf("%s: Content-Type %q", where, ct)
+					}
+					if len(st.Response) > 0 {
+						var want any
+						if err := json.Unmarshal([]byte(subst(string(st.Response))), &want); err != nil {
+							t.Fatalf("%s: bad expected response: %v", where, err)
+						}
+						var got any
+						json.Unmarshal(r.body, &got)
+						if msg := match(want, got, "$"); msg != "" {
+							t.Errorf("%s: %s\nresponse: %s", where, msg, r.body)
+						}
+					}
+					for name, path := range st.Save {
+						v := lookup(r.json, path)
+						if v == nil {
+							t.Fatalf("%s: nothing at %s to save as %s", where, path, name)
+						}
+						vars[name] = fmt.Sprint(v)
 					}
 				}
-				for name, path := range st.Save {
-					v := lookup(r.json, path)
-					if v == nil {
-						t.Fatalf("%s: nothing at %s to save as %s", where, path, name)
-					}
-					vars[name] = fmt.Sprint(v)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 

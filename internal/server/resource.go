@@ -34,7 +34,38 @@ func decodeObject(body []byte) (map[string]any, error) {
 	if !ok {
 		return nil, scim.BadRequest(scim.InvalidSyntax, "request body must be a JSON object")
 	}
+	if err := checkNUL(m); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// checkNUL refuses strings (and object keys) containing U+0000: no
+// attribute needs one, and PostgreSQL cannot store them, so they are a 400
+// on every backend rather than a storage error on one.
+func checkNUL(v any) error {
+	switch x := v.(type) {
+	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return scim.BadRequest(scim.InvalidValue, "strings must not contain the NUL character (\\u0000)")
+		}
+	case map[string]any:
+		for k, e := range x {
+			if err := checkNUL(k); err != nil {
+				return err
+			}
+			if err := checkNUL(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if err := checkNUL(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // readResource decodes and normalises the resource in a request body.

@@ -164,6 +164,9 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	if version != "v1" && version != "v2" {
 		return scim.NotFound("no SCIM endpoint at %s: the base URL ends in /scim/v1 or /scim/v2", r.URL.Path)
 	}
+	if strings.IndexByte(r.URL.Path, 0) >= 0 || strings.IndexByte(r.URL.RawQuery, 0) >= 0 || strings.Contains(r.URL.RawQuery, "%00") {
+		return scim.BadRequest(scim.InvalidValue, "the URL must not contain the NUL character")
+	}
 	info := infoFrom(r.Context())
 	info.tenant = name
 	t, err := s.store.Tenant(r.Context(), name)

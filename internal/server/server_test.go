@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/postgres"
+	"github.com/scimd/scimd/internal/store/postgres/pgtest"
 	"github.com/scimd/scimd/internal/store/sqlite"
 )
 
@@ -31,9 +34,38 @@ type env struct {
 	secret string
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvOn(t, "sqlite") }
+
+// backends are the storage backends the protocol tests run on: SQLite
+// always, PostgreSQL when SCIM_TEST_POSTGRES_DSN names a server.
+func backends(t testing.TB) []string {
+	if os.Getenv(pgtest.EnvVar) == "" {
+		t.Log(pgtest.SkipMessage)
+		return []string{"sqlite"}
+	}
+	return []string{"sqlite", "postgres"}
+}
+
+// forEachBackend runs test on a fresh env of every backend.
+func forEachBackend(t *testing.T, test func(*testing.T, *env)) {
+	for _, b := range backends(t) {
+		t.Run(b, func(t *testing.T) { test(t, newEnvOn(t, b)) })
+	}
+}
+
+// newEnvOn is newEnv on the named backend.
+func newEnvOn(t testing.TB, backend string) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "scimd.db"))
+	var st store.Store
+	var err error
+	switch backend {
+	case "sqlite":
+		st, err = sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "scimd.db"))
+	case "postgres":
+		st, err = postgres.Open(context.Background(), pgtest.NewDatabase(t))
+	default:
+		t.Fatalf("unknown backend %q", backend)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -275,9 +275,9 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ops, err := patch.Decode(raw)
+	ops, err := decodePatch(raw)
 	if err != nil {
-		return patchError(err)
+		return err
 	}
 	t := tenantOf(r)
 	// A password pushed by PATCH (Okta's password sync) is hashed before the
@@ -328,6 +328,20 @@ func mentionsPassword(ops []patch.Operation) bool {
 		}
 	}
 	return false
+}
+
+// decodePatch decodes a PatchOp body; a NUL anywhere is refused (see checkNUL).
+func decodePatch(raw []byte) ([]patch.Operation, error) {
+	ops, err := patch.Decode(raw)
+	if err != nil {
+		return nil, patchError(err)
+	}
+	for _, op := range ops {
+		if err := checkNUL([]any{op.Path, op.Value}); err != nil {
+			return nil, err
+		}
+	}
+	return ops, nil
 }
 
 func patchError(err error) error {
