@@ -136,6 +136,16 @@ func cmdTenantsCreate(ctx context.Context, args []string, getenv func(string) st
 	if *owner == "" {
 		return nil
 	}
+	if err := createOwner(ctx, st, cs, t, *owner, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created owner %s: sign in at /t/%s/console/\n", *owner, t.Name)
+	return nil
+}
+
+// createOwner creates an active user with the given password hash and
+// makes it the tenant's Owner.
+func createOwner(ctx context.Context, st store.Store, cs store.ConsoleStore, t store.Tenant, userName, hash string) error {
 	if err := cs.EnsureDefaultRoles(ctx, t.ID); err != nil {
 		return err
 	}
@@ -151,15 +161,11 @@ func cmdTenantsCreate(ctx context.Context, args []string, getenv func(string) st
 	}
 	now := time.Now().UTC()
 	u, err := st.CreateUser(ctx, t.ID, store.User{ID: newUserID(), Created: now, Modified: now, PasswordHash: hash,
-		Attrs: map[string]any{"userName": *owner, "active": true}})
+		Attrs: map[string]any{"userName": userName, "active": true}})
 	if err != nil {
-		return fmt.Errorf("creating owner %q: %w", *owner, err)
+		return fmt.Errorf("creating owner %q: %w", userName, err)
 	}
-	if err := cs.SetUserRoles(ctx, t.ID, u.ID, []int64{ownerRole}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "created owner %s: sign in at /t/%s/console/\n", *owner, t.Name)
-	return nil
+	return cs.SetUserRoles(ctx, t.ID, u.ID, []int64{ownerRole})
 }
 
 // newUserID returns a random RFC 4122 version 4 UUID, like SCIM's ids.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/activity"
+	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -118,8 +121,27 @@ func seedDev(ctx context.Context, st store.Store, stdout io.Writer, baseURL func
 	}
 	fmt.Fprintf(stdout, "\n--dev: created tenant %q with provisioning activated and an API key:\n\n", t.Name)
 	printKey(stdout, false, k.ID, secret, baseURL(t.Name))
+	if cs, ok := st.(store.ConsoleStore); ok {
+		// An owner to sign in to the console with, password shown once.
+		password := base64.RawURLEncoding.EncodeToString(randomBytes(12))
+		hash, err := auth.HashPassword(ctx, password)
+		if err != nil {
+			return err
+		}
+		if err := createOwner(ctx, st, cs, t, "admin", hash); err != nil {
+			return err
+		}
+		console := strings.TrimSuffix(baseURL(t.Name), "/scim/v2") + "/console/"
+		fmt.Fprintf(stdout, "\nConsole:        %s\n  sign in as admin with password %s (shown once)\n", console, password)
+	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }
 
 // redactURL hides the password of a database URL (postgres://user:pw@host/db)

@@ -103,6 +103,8 @@ func testCreateUserRejects(t *testing.T, e *env) {
 		{"userName not a string", `{"userName":42}`, 400, "invalidValue", "userName must be a string"},
 		{"active not boolean", `{"userName":"a@b.c","active":"maybe"}`, 400, "invalidValue", "active must be a boolean"},
 		{"name not an object", `{"userName":"a@b.c","name":"Bob"}`, 400, "invalidValue", "name must be an object"},
+		{"NUL in a string", `{"userName":"a\u0000b@example.com"}`, 400, "invalidValue", "NUL"},
+		{"NUL in a key", `{"userName":"nul@example.com","x\u0000":"y"}`, 400, "invalidValue", "NUL"},
 		{"email type not string", `{"userName":"a@b.c","emails":[{"value":"a@b.c","type":7}]}`, 400, "invalidValue", "emails.type must be a string"},
 	}
 	for _, tc := range tests {
@@ -325,6 +327,8 @@ func testList(t *testing.T, e *env) {
 		{"unknown attribute", `?filter=shoeSize+eq+%2242%22`, "invalidFilter"},
 		{"bad count", `?count=ten`, "invalidValue"},
 		{"bad sortOrder", `?sortOrder=sideways`, "invalidValue"},
+		{"NUL in a filter value", `?filter=userName+eq+%22a%5Cu0000b%22`, "invalidFilter"},
+		{"NUL in the URL", `?attributes=a%00b`, "invalidValue"},
 	}
 	for _, tc := range errs {
 		t.Run(tc.name, func(t *testing.T) {
