@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -162,11 +163,21 @@ func (s *Server) runBulkOp(r *http.Request, version string, op bulkOp, path stri
 	}
 	sub.RequestURI = sub.URL.RequestURI()
 	sub.Header.Set("Content-Type", scim.ContentType)
+	sub.Header.Set("User-Agent", r.UserAgent())
 	if op.Version != "" {
 		sub.Header.Set("If-Match", op.Version)
 	}
+	// Each operation is recorded in the activity log as a request of its
+	// own, with its own changes; the /Bulk request is recorded too.
+	var act *activity
+	if parent, ok := r.Context().Value(activityKey{}).(*activity); ok {
+		act = &activity{tenant: parent.tenant, path: "/scim/" + version + path}
+		sub = sub.WithContext(context.WithValue(sub.Context(), activityKey{}, act))
+	}
+	start := s.now()
 	rec := httptest.NewRecorder()
 	s.scim.ServeHTTP(rec, sub)
+	s.endActivity(act, sub, infoFrom(r.Context()), rec.Code, start)
 	res := &bulkResult{Method: method, BulkID: op.BulkID, Status: strconv.Itoa(rec.Code), Version: rec.Header().Get("ETag")}
 	switch {
 	case rec.Code >= 400:
