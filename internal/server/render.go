@@ -235,6 +235,8 @@ func deepCopy(v any) any {
 // encodeResource renders m with a stable, readable key order: schemas, id,
 // externalId, core attributes in schema order, extensions, meta.
 func encodeResource(buf *bytes.Buffer, rt *schema.ResourceType, m map[string]any) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
 	buf.WriteByte('{')
 	first := true
 	put := func(k string) {
@@ -246,9 +248,9 @@ func encodeResource(buf *bytes.Buffer, rt *schema.ResourceType, m map[string]any
 			buf.WriteByte(',')
 		}
 		first = false
-		writeValue(buf, k)
+		encodeValue(buf, enc, k)
 		buf.WriteByte(':')
-		writeValue(buf, v)
+		encodeValue(buf, enc, v)
 	}
 	put("schemas")
 	put("id")
@@ -263,11 +265,16 @@ func encodeResource(buf *bytes.Buffer, rt *schema.ResourceType, m map[string]any
 	buf.WriteByte('}')
 }
 
+// encodeValue appends v's JSON to buf through enc, which writes to buf.
+func encodeValue(buf *bytes.Buffer, enc *json.Encoder, v any) {
+	enc.Encode(v)               // values come from our own decoder: always encodable
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+}
+
 func writeValue(buf *bytes.Buffer, v any) {
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	enc.Encode(v)               // values come from our own decoder: always encodable
-	buf.Truncate(buf.Len() - 1) // Encode's newline
+	encodeValue(buf, enc, v)
 }
 
 // writeResource writes one resource with its ETag (and Location for 201).

@@ -81,7 +81,6 @@ func readResource(r *http.Request, rt *schema.ResourceType) (*input, error) {
 type input struct {
 	attrs    map[string]any // canonical attributes (see store.User.Attrs)
 	password *string        // the write-only password, if sent
-	hasAttr  map[string]bool
 }
 
 // normalize turns a client's resource body into canonical attributes:
@@ -92,7 +91,7 @@ type input struct {
 // booleans sent as "True"/"False" become booleans (R7), and extension
 // attributes given as "urn:…:attr" keys join their extension's object.
 func normalize(rt *schema.ResourceType, body map[string]any) (*input, error) {
-	in := &input{attrs: map[string]any{}, hasAttr: map[string]bool{}}
+	in := &input{attrs: map[string]any{}}
 	for key, v := range body {
 		if strings.EqualFold(key, "schemas") {
 			continue
@@ -176,7 +175,6 @@ func (in *input) set(s *schema.Schema, rt *schema.ResourceType, attr *schema.Att
 		}
 		target = m
 	}
-	in.hasAttr[s.ID+":"+attr.Name] = true
 	if val == nil {
 		delete(target, attr.Name)
 	} else {
