@@ -285,17 +285,7 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	t := tenantOf(r)
-	if r.Header.Get("If-Match") != "" {
-		g, err := s.store.Group(r.Context(), t.ID, id, false)
-		if err != nil {
-			return groupError(id, err)
-		}
-		if err := checkIfMatch(r, g.Version); err != nil {
-			return err
-		}
-	}
-	if err := s.store.DeleteGroup(r.Context(), t.ID, id); err != nil {
+	if err := s.store.DeleteGroupIf(r.Context(), tenantOf(r).ID, id, ifMatch(r)); err != nil {
 		return groupError(id, err)
 	}
 	noteChange(r.Context(), id, nil, nil)

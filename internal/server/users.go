@@ -202,6 +202,15 @@ func etagMatches(header string, version int64) bool {
 	return false
 }
 
+// ifMatch returns the version check of a conditional delete, or nil when
+// the request has no If-Match.
+func ifMatch(r *http.Request) func(int64) error {
+	if r.Header.Get("If-Match") == "" {
+		return nil
+	}
+	return func(v int64) error { return checkIfMatch(r, v) }
+}
+
 // checkIfMatch returns 412 when the request's If-Match names another version.
 func checkIfMatch(r *http.Request, version int64) error {
 	if m := r.Header.Get("If-Match"); m != "" && !etagMatches(m, version) {
@@ -355,16 +364,7 @@ func patchError(err error) error {
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	t := tenantOf(r)
-	if m := r.Header.Get("If-Match"); m != "" {
-		u, err := s.store.User(r.Context(), t.ID, id)
-		if err == nil {
-			err = checkIfMatch(r, u.Version)
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-	}
-	err := s.store.DeleteUser(r.Context(), t.ID, id, t.OnDelete != store.OnDeletePurge)
+	err := s.store.DeleteUserIf(r.Context(), t.ID, id, t.OnDelete != store.OnDeletePurge, ifMatch(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return scim.NotFound("no user with id %q", id)
 	}

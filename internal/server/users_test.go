@@ -217,6 +217,17 @@ func testGetPutPatchDelete(t *testing.T, e *env) {
 		r := e.do("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"TAKEN@example.com"}]}`)
 		wantError(t, r, http.StatusConflict, "uniqueness", "userName")
 	})
+	t.Run("DELETE with a stale If-Match is 412 and deletes nothing", func(t *testing.T) {
+		wantError(t, e.do("DELETE", "/Users/"+id, "", "If-Match", `W/"1"`), http.StatusPreconditionFailed, "", "changed")
+		if r := e.do("GET", "/Users/"+id, ""); r.status != 200 {
+			t.Fatalf("user gone after a refused DELETE: %d", r.status)
+		}
+		gid := e.createGroup(groupJSON("Conditional"))
+		wantError(t, e.do("DELETE", "/Groups/"+gid, "", "If-Match", `W/"9"`), http.StatusPreconditionFailed, "", "changed")
+		if r := e.do("DELETE", "/Groups/"+gid, "", "If-Match", `W/"1"`); r.status != http.StatusNoContent {
+			t.Fatalf("DELETE group with the current ETag: %d %s", r.status, r.body)
+		}
+	})
 	t.Run("DELETE archives by default, frees userName", func(t *testing.T) {
 		if r := e.do("DELETE", "/Users/"+id, ""); r.status != http.StatusNoContent || len(r.body) != 0 {
 			t.Fatalf("DELETE: %d %s", r.status, r.body)

@@ -125,6 +125,8 @@ type GroupStore interface {
 	// DeleteGroup destroys a group and every membership it is part of.
 	// Returns ErrNotFound.
 	DeleteGroup(ctx context.Context, tenantID int64, id string) error
+	// DeleteGroupIf is DeleteGroup guarded by check, as DeleteUserIf.
+	DeleteGroupIf(ctx context.Context, tenantID int64, id string, check func(version int64) error) error
 	// ListGroups returns the groups that match q (filters may use
 	// members[...] and members.value), with members when members is true.
 	ListGroups(ctx context.Context, tenantID int64, q Query, members bool) (GroupPage, error)

@@ -172,6 +172,13 @@ type Store interface {
 	// kept (see PurgeUser); otherwise it is destroyed. Either way the user's
 	// group memberships are removed. Returns ErrNotFound.
 	DeleteUser(ctx context.Context, tenantID int64, id string, archive bool) error
+	// DeleteUserIf is DeleteUser that first calls check with the user's
+	// current version inside the same transaction, and deletes nothing
+	// when check returns an error (which it returns unchanged): a
+	// conditional delete (If-Match) that no concurrent update can slip
+	// past. Like UpdateUser's fn, check must be quick and may run more than
+	// once.
+	DeleteUserIf(ctx context.Context, tenantID int64, id string, archive bool, check func(version int64) error) error
 	// PurgeUser destroys a user's record, live or archived. Returns
 	// ErrNotFound if neither exists.
 	PurgeUser(ctx context.Context, tenantID int64, id string) error

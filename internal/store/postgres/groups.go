@@ -465,7 +465,15 @@ func checkMembers(ctx context.Context, tx pgx.Tx, tenantID int64, groupID string
 // DeleteGroup destroys a group, its members' rows and its memberships of
 // other groups, which get a new version. Returns store.ErrNotFound.
 func (db *DB) DeleteGroup(ctx context.Context, tenantID int64, id string) error {
+	return db.DeleteGroupIf(ctx, tenantID, id, nil)
+}
+
+// DeleteGroupIf is DeleteGroup guarded by check (see store.GroupStore).
+func (db *DB) DeleteGroupIf(ctx context.Context, tenantID int64, id string, check func(int64) error) error {
 	return db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if err := checkVersion(ctx, tx, "groups", tenantID, id, check); err != nil {
+			return err
+		}
 		var n int64
 		if err := tx.QueryRow(ctx, sqlDeleteGroup, tenantID, id, rand.IntN(countSlots)).Scan(&n); err != nil {
 			return dbErr(err)

@@ -328,7 +328,15 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID int64, id string, fn func
 // it is destroyed. Either way the user leaves every group it was a member
 // of (those groups get a new version). Returns store.ErrNotFound.
 func (db *DB) DeleteUser(ctx context.Context, tenantID int64, id string, archive bool) error {
+	return db.DeleteUserIf(ctx, tenantID, id, archive, nil)
+}
+
+// DeleteUserIf is DeleteUser guarded by check (see store.Store).
+func (db *DB) DeleteUserIf(ctx context.Context, tenantID int64, id string, archive bool, check func(int64) error) error {
 	return db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if err := checkVersion(ctx, tx, "users", tenantID, id, check); err != nil {
+			return err
+		}
 		var n int64
 		if err := tx.QueryRow(ctx, sqlDeleteUser, tenantID, id, rand.IntN(countSlots), archive, nanos(db.now())).Scan(&n); err != nil {
 			return dbErr(err)
@@ -387,4 +395,21 @@ func (db *DB) ListUsers(ctx context.Context, tenantID int64, q store.Query) (sto
 	}
 	page.Total, page.Next = total, next
 	return page, nil
+}
+
+// checkVersion locks the row of table (users or groups) and calls check
+// with its version; nil check passes.
+func checkVersion(ctx context.Context, tx pgx.Tx, table string, tenantID int64, id string, check func(int64) error) error {
+	if check == nil {
+		return nil
+	}
+	var v int64
+	err := tx.QueryRow(ctx, "SELECT version FROM "+table+" WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenantID, id).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return dbErr(err)
+	}
+	return check(v)
 }

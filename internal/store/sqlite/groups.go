@@ -407,7 +407,15 @@ func jsonIDs(ids []string) string {
 // DeleteGroup destroys a group, its members' rows and its memberships of
 // other groups, which get a new version. Returns store.ErrNotFound.
 func (db *DB) DeleteGroup(ctx context.Context, tenantID int64, id string) error {
+	return db.DeleteGroupIf(ctx, tenantID, id, nil)
+}
+
+// DeleteGroupIf is DeleteGroup guarded by check (see store.GroupStore).
+func (db *DB) DeleteGroupIf(ctx context.Context, tenantID int64, id string, check func(int64) error) error {
 	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := db.checkVersion(ctx, tx, "groups", tenantID, id, check); err != nil {
+			return err
+		}
 		if err := affectedOne(db.ws.exec(ctx, tx, sqlDeleteGroup, tenantID, id)); err != nil {
 			return err
 		}

@@ -242,7 +242,15 @@ func (db *DB) UpdateUser(ctx context.Context, tenantID int64, id string, fn func
 // nothing, and restoring one would not restore its memberships. Returns
 // store.ErrNotFound.
 func (db *DB) DeleteUser(ctx context.Context, tenantID int64, id string, archive bool) error {
+	return db.DeleteUserIf(ctx, tenantID, id, archive, nil)
+}
+
+// DeleteUserIf is DeleteUser guarded by check (see store.Store).
+func (db *DB) DeleteUserIf(ctx context.Context, tenantID int64, id string, archive bool, check func(int64) error) error {
 	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := db.checkVersion(ctx, tx, "users", tenantID, id, check); err != nil {
+			return err
+		}
 		if archive {
 			if _, err := db.ws.exec(ctx, tx, sqlArchiveUser, nanos(db.now()), tenantID, id); err != nil {
 				return dbErr(err)
@@ -312,4 +320,21 @@ func (db *DB) ListUsers(ctx context.Context, tenantID int64, q store.Query) (sto
 	}
 	page.Total, page.Next = total, next
 	return page, nil
+}
+
+// checkVersion calls check with the current version of the row of table
+// (users or groups) inside tx; nil check passes.
+func (db *DB) checkVersion(ctx context.Context, tx *sql.Tx, table string, tenantID int64, id string, check func(int64) error) error {
+	if check == nil {
+		return nil
+	}
+	var v int64
+	err := tx.QueryRowContext(ctx, "SELECT version FROM "+table+" WHERE tenant_id = ? AND id = ?", tenantID, id).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return dbErr(err)
+	}
+	return check(v)
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CursorUsers", testCursorUsers},
 		{"CursorUsersWithInserts", testCursorInserts},
 		{"CursorGroups", testCursorGroups},
+		{"ConditionalDelete", testConditionalDelete},
 	}
 	for _, g := range groupTests {
 		tests = append(tests, struct {
