@@ -16,6 +16,7 @@ build: ## build a static ./bin/scimd
 check: ## gofmt, go vet and go mod tidy must be clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 
 test: check ## everything: formatting, vet, all tests with the race detector, on SQLite and a throwaway PostgreSQL
 	bash scripts/with-postgres.sh $(GO) test -race -count=1 ./...
