@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlfilter"
 )
 
 // This file compiles SCIM filters (RFC 7644 §3.4.2.2) and sortBy paths to
@@ -24,6 +24,10 @@ import (
 // paths are resolved through the schema, and the JSON paths built from them
 // use the schema's spelling of the names, never the client's; they are
 // parameters too (text[] for #> and #>>).
+//
+// What does not depend on the dialect (resolving paths, the limits, dateTime
+// literals, constant comparisons, parsing sortBy) is in package sqlfilter,
+// shared with the other backend.
 //
 // NULL: an absent attribute is NULL, and SQL's three-valued logic would make
 // "not (title eq "x")" false for a user without a title. The compiler pushes
@@ -212,18 +216,6 @@ func concat(a, b []any) []any {
 	return append(append(out, a...), b...)
 }
 
-// Limits on what one filter may compile to. The parser already bounds the
-// filter's length and depth; these bound the SQL as well.
-const (
-	maxFilterDepth = 2 * filter.MaxDepth
-	maxFilterSQL   = 64 << 10
-	maxFilterArgs  = 1000
-)
-
-func filterErr(format string, args ...any) error {
-	return &store.FilterError{Msg: fmt.Sprintf(format, args...)}
-}
-
 // compileFilter compiles e, a filter over the resource type rt (User or
 // Group) of the given tenant, to a condition on its table. Unknown
 // attributes, operators the attribute's type does not support and literals
@@ -250,8 +242,8 @@ func (c *compiler) finish(out cond, err error) (cond, error) {
 	if err != nil {
 		return cond{}, err
 	}
-	if len(out.sql) > maxFilterSQL || len(out.args) > maxFilterArgs {
-		return cond{}, filterErr("filter is too complex")
+	if len(out.sql) > sqlfilter.MaxSQL || len(out.args) > sqlfilter.MaxArgs {
+		return cond{}, sqlfilter.Errorf("filter is too complex")
 	}
 	return out, nil
 }
@@ -285,8 +277,8 @@ const (
 func (c *compiler) expr(e filter.Expr, neg bool, sc *scope) (cond, error) {
 	c.depth++
 	defer func() { c.depth-- }()
-	if c.depth > maxFilterDepth {
-		return cond{}, filterErr("filter is nested too deeply")
+	if c.depth > sqlfilter.MaxDepth {
+		return cond{}, sqlfilter.Errorf("filter is nested too deeply")
 	}
 	switch e := e.(type) {
 	case *filter.And:
@@ -308,16 +300,16 @@ func (c *compiler) expr(e filter.Expr, neg bool, sc *scope) (cond, error) {
 		return p, nil
 	case *filter.ValuePath:
 		if sc != nil {
-			return cond{}, filterErr("value filters cannot be nested: %s", e)
+			return cond{}, sqlfilter.Errorf("value filters cannot be nested: %s", e)
 		}
 		if e.Path.Sub != "" || e.Path.Filter != nil {
-			return cond{}, filterErr("invalid value filter: %s", e)
+			return cond{}, sqlfilter.Errorf("invalid value filter: %s", e)
 		}
 		return c.valuePath(e.Path, e.Filter, neg)
 	case nil:
-		return cond{}, filterErr("empty filter")
+		return cond{}, sqlfilter.Errorf("empty filter")
 	default:
-		return cond{}, filterErr("unsupported filter expression %T", e)
+		return cond{}, sqlfilter.Errorf("unsupported filter expression %T", e)
 	}
 }
 
@@ -338,54 +330,8 @@ func (c *compiler) binary(l, r filter.Expr, neg bool, sc *scope, conj bool) (con
 	return or(a, b), nil
 }
 
-// pathName renders p for messages.
-func pathName(p filter.Path) string {
-	s := p.Attr
-	if p.URN != "" {
-		s = p.URN + ":" + s
-	}
-	if p.Sub != "" {
-		s += "." + p.Sub
-	}
-	return s
-}
-
-// resolved is a path resolved against the schema.
-type resolved struct {
-	schema *schema.Schema
-	attr   *schema.Attribute
-	sub    *schema.Attribute // nil when the path names no sub-attribute
-	name   string            // as the client wrote it, for messages
-}
-
-// isSchemas reports whether p names the schemas attribute, which is not in
-// the schema definitions.
-func isSchemas(rt *schema.ResourceType, p filter.Path) bool {
-	return (p.URN == "" || strings.EqualFold(p.URN, rt.Core.ID)) && strings.EqualFold(p.Attr, "schemas") && p.Sub == ""
-}
-
-func (c *compiler) resolve(p filter.Path) (resolved, error) {
-	r := resolved{name: pathName(p)}
-	urn, attr := p.URN, p.Attr
-	if urn == "" {
-		// A parser that leaves "urn:...:User:name" whole in Attr.
-		if u, rest, ok := c.rt.SplitURN(attr); ok {
-			urn, attr = u, rest
-		}
-	}
-	s, a, sub := c.rt.Lookup(urn, attr, p.Sub)
-	switch {
-	case s == nil:
-		return r, filterErr("unknown schema in attribute path %q", r.name)
-	case a == nil, p.Sub != "" && sub == nil:
-		return r, filterErr("unknown attribute %q", r.name)
-	case a.Returned == schema.Never:
-		return r, filterErr("attribute %q cannot be filtered", r.name)
-	case s == c.rt.Core && c.res.refuse[strings.ToLower(a.Name)] != "":
-		return r, filterErr("%s", c.res.refuse[strings.ToLower(a.Name)])
-	}
-	r.schema, r.attr, r.sub = s, a, sub
-	return r, nil
+func (c *compiler) resolve(p filter.Path) (sqlfilter.Resolved, error) {
+	return sqlfilter.Resolve(c.rt, c.res.refuse, p)
 }
 
 // compare compiles "path op value".
@@ -394,7 +340,7 @@ func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *sco
 		// emails[type eq "work"].value eq "x", if the parser did not
 		// already turn it into a value path.
 		if sc != nil || p.Sub == "" {
-			return cond{}, filterErr("invalid attribute path %s", p.Attr)
+			return cond{}, sqlfilter.Errorf("invalid attribute path %s", p.Attr)
 		}
 		inner := &filter.And{Left: p.Filter, Right: &filter.Compare{Path: filter.Path{Attr: p.Sub}, Op: op, Value: v}}
 		return c.valuePath(filter.Path{URN: p.URN, Attr: p.Attr}, inner, neg)
@@ -406,21 +352,21 @@ func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *sco
 		}
 		return o.compare(op, v, neg)
 	}
-	if isSchemas(c.rt, p) {
+	if sqlfilter.IsSchemas(c.rt, p) {
 		return c.compareSchemas(op, v, neg)
 	}
 	r, err := c.resolve(p)
 	if err != nil {
 		return cond{}, err
 	}
-	if r.attr.MultiValued {
+	if r.Attr.MultiValued {
 		// emails.value eq "x" is emails[value eq "x"]; emails eq "x"
 		// compares the value sub-attribute.
 		sub := p.Sub
 		if sub == "" {
-			if r.attr.Type == schema.Complex {
-				if r.attr.Sub("value") == nil {
-					return cond{}, filterErr("attribute %q is complex; name one of its sub-attributes", r.name)
+			if r.Attr.Type == schema.Complex {
+				if r.Attr.Sub("value") == nil {
+					return cond{}, sqlfilter.Errorf("attribute %q is complex; name one of its sub-attributes", r.Name)
 				}
 				sub = "value"
 			}
@@ -438,7 +384,7 @@ func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *sco
 // present compiles "path pr" (positively).
 func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 	if p.Filter != nil {
-		return cond{}, filterErr("invalid attribute path %s", p.Attr)
+		return cond{}, sqlfilter.Errorf("invalid attribute path %s", p.Attr)
 	}
 	if sc != nil {
 		o, err := c.elemOperand(p, sc)
@@ -447,7 +393,7 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 		}
 		return o.present(), nil
 	}
-	if isSchemas(c.rt, p) {
+	if sqlfilter.IsSchemas(c.rt, p) {
 		return condTrue, nil
 	}
 	r, err := c.resolve(p)
@@ -455,18 +401,18 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 		return cond{}, err
 	}
 	switch {
-	case r.attr.MultiValued:
+	case r.Attr.MultiValued:
 		var inner filter.Expr
 		if p.Sub != "" {
 			inner = &filter.Present{Path: filter.Path{Attr: p.Sub}}
 		}
 		return c.valuePath(filter.Path{URN: p.URN, Attr: p.Attr}, inner, false)
-	case r.attr.Type == schema.Complex && r.sub == nil:
-		if r.schema == c.rt.Core && strings.EqualFold(r.attr.Name, "meta") {
+	case r.Attr.Type == schema.Complex && r.Sub == nil:
+		if r.Schema == c.rt.Core && strings.EqualFold(r.Attr.Name, "meta") {
 			return condTrue, nil
 		}
 		// A complex attribute is present when it has a non-empty member.
-		path := jsonPath(c.rt, r.schema, r.attr, nil)
+		path := jsonPath(c.rt, r.Schema, r.Attr, nil)
 		doc := c.res.col("doc")
 		return cond{
 			sql: "EXISTS (SELECT 1 FROM jsonb_each(CASE WHEN jsonb_typeof(" + doc + " #> ?::text[]) = 'object' THEN " + doc + " #> ?::text[] END) AS o(k, v)" +
@@ -485,30 +431,30 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 // f's comparisons applying to that same element. A nil f only asks for an
 // element.
 func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, error) {
-	if isSchemas(c.rt, p) {
-		return cond{}, filterErr("schemas has no sub-attributes")
+	if sqlfilter.IsSchemas(c.rt, p) {
+		return cond{}, sqlfilter.Errorf("schemas has no sub-attributes")
 	}
 	r, err := c.resolve(p)
 	if err != nil {
 		return cond{}, err
 	}
-	sc := &scope{schema: r.schema, attr: r.attr}
-	side, isSide := c.res.side[strings.ToLower(r.attr.Name)]
+	sc := &scope{schema: r.Schema, attr: r.Attr}
+	side, isSide := c.res.side[strings.ToLower(r.Attr.Name)]
 	switch {
-	case r.attr.MultiValued && r.schema == c.rt.Core && isSide:
+	case r.Attr.MultiValued && r.Schema == c.rt.Core && isSide:
 		sc.kind = side
-	case r.attr.MultiValued:
+	case r.Attr.MultiValued:
 		sc.kind = scopeJSON
-	case r.attr.Type == schema.Complex:
+	case r.Attr.Type == schema.Complex:
 		// name[givenName eq "x"]: the same user row, so and-ing the
 		// comparisons at the top level means the same thing.
 		sc.kind = scopeComplex
 		if f == nil {
-			return cond{}, filterErr("empty value filter on %q", r.name)
+			return cond{}, sqlfilter.Errorf("empty value filter on %q", r.Name)
 		}
 		return c.expr(f, neg, sc)
 	default:
-		return cond{}, filterErr("attribute %q is neither multi-valued nor complex", r.name)
+		return cond{}, sqlfilter.Errorf("attribute %q is neither multi-valued nor complex", r.Name)
 	}
 	inner := condTrue
 	if f != nil {
@@ -532,7 +478,7 @@ func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, erro
 		// index on (tenant_id, member_id) when it compares value.
 		ex.sql = "EXISTS (SELECT 1 FROM group_members m WHERE m.group_seq = " + c.res.col("seq")
 	case scopeJSON:
-		path := jsonPath(c.rt, r.schema, r.attr, nil)
+		path := jsonPath(c.rt, r.Schema, r.Attr, nil)
 		ex.sql = "EXISTS (SELECT 1 FROM " + jsonElements(c.res) + " WHERE TRUE"
 		ex.args = []any{path, path}
 	}
@@ -562,7 +508,7 @@ func jsonElements(res *resource) string {
 func (c *compiler) compareSchemas(op filter.Op, v any, neg bool) (cond, error) {
 	s, ok := v.(string)
 	if !ok || (op != filter.Eq && op != filter.Ne) {
-		return cond{}, filterErr("schemas supports only eq and ne with a schema URN")
+		return cond{}, sqlfilter.Errorf("schemas supports only eq and ne with a schema URN")
 	}
 	var has cond
 	switch {
@@ -618,41 +564,38 @@ func folded(a *schema.Attribute) bool {
 // operand maps a single-valued attribute (or sub-attribute) of the
 // resource's row to its column or to a JSON path into the document. With
 // sorting, the columns that can only be sorted by are allowed.
-func (c *compiler) operand(r resolved, sorting bool) (operand, error) {
-	leaf := r.attr
-	if r.sub != nil {
-		leaf = r.sub
-	}
-	o := operand{attr: leaf, name: r.name, sqlType: "text"}
-	if r.schema == c.rt.Core {
-		key := strings.ToLower(r.attr.Name)
+func (c *compiler) operand(r sqlfilter.Resolved, sorting bool) (operand, error) {
+	leaf := r.Leaf()
+	o := operand{attr: leaf, name: r.Name, sqlType: "text"}
+	if r.Schema == c.rt.Core {
+		key := strings.ToLower(r.Attr.Name)
 		isMeta := key == "meta"
 		if isMeta {
-			if r.sub == nil {
-				return o, filterErr("attribute %q is complex; name one of its sub-attributes", r.name)
+			if r.Sub == nil {
+				return o, sqlfilter.Errorf("attribute %q is complex; name one of its sub-attributes", r.Name)
 			}
-			key += "." + strings.ToLower(r.sub.Name)
+			key += "." + strings.ToLower(r.Sub.Name)
 			if key == "meta.resourcetype" {
 				o.kind, o.resourceType = resourceType, c.rt.Name
 				return o, nil
 			}
 		}
-		if col, ok := c.res.cols[key]; ok && (r.sub == nil || isMeta) {
+		if col, ok := c.res.cols[key]; ok && (r.Sub == nil || isMeta) {
 			if col.sortOnly && !sorting {
-				return o, filterErr("attribute %q cannot be filtered", r.name)
+				return o, sqlfilter.Errorf("attribute %q cannot be filtered", r.Name)
 			}
 			o.expr, o.sqlType, o.kind, o.notNull = c.res.col(col.name), col.sqlType, col.kind, col.notNull
 			return o, nil
 		}
 		if isMeta {
-			return o, filterErr("attribute %q cannot be filtered", r.name)
+			return o, sqlfilter.Errorf("attribute %q cannot be filtered", r.Name)
 		}
 	}
 	doc := c.res.col("doc")
 	if folded(leaf) {
 		doc = c.res.col("doc_fold")
 	}
-	path := jsonPath(c.rt, r.schema, r.attr, r.sub)
+	path := jsonPath(c.rt, r.Schema, r.Attr, r.Sub)
 	o.expr = "((" + doc + " #>> ?::text[]) COLLATE \"C\")"
 	o.args = []any{path}
 	o.json = doc + " #> ?::text[]"
@@ -663,16 +606,16 @@ func (c *compiler) operand(r resolved, sorting bool) (operand, error) {
 // elemOperand maps a sub-attribute named in a value filter to an operand in
 // the scope's element.
 func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
-	name := pathName(filter.Path{Attr: sc.attr.Name, Sub: p.Attr})
+	name := sqlfilter.PathName(filter.Path{Attr: sc.attr.Name, Sub: p.Attr})
 	if p.URN != "" || p.Sub != "" || p.Filter != nil {
-		return operand{}, filterErr("invalid attribute path %q in the value filter of %s", pathName(p), sc.attr.Name)
+		return operand{}, sqlfilter.Errorf("invalid attribute path %q in the value filter of %s", sqlfilter.PathName(p), sc.attr.Name)
 	}
 	if sc.attr.Type != schema.Complex {
-		return operand{}, filterErr("attribute %q has no sub-attributes", sc.attr.Name)
+		return operand{}, sqlfilter.Errorf("attribute %q has no sub-attributes", sc.attr.Name)
 	}
 	sub := sc.attr.Sub(p.Attr)
 	if sub == nil {
-		return operand{}, filterErr("unknown attribute %q", name)
+		return operand{}, sqlfilter.Errorf("unknown attribute %q", name)
 	}
 	o := operand{attr: sub, name: name, sqlType: "text"}
 	switch sc.kind {
@@ -685,7 +628,7 @@ func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
 			o.expr, o.sqlType = "e.is_primary", "boolean"
 			return o, nil
 		default:
-			return o, filterErr("attribute %q cannot be filtered", name)
+			return o, sqlfilter.Errorf("attribute %q cannot be filtered", name)
 		}
 		if folded(sub) {
 			col += "_fold"
@@ -696,7 +639,7 @@ func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
 		case "value":
 			o.expr, o.notNull = "m.member_id", true
 			if folded(sub) {
-				return o, filterErr("attribute %q cannot be filtered", name)
+				return o, sqlfilter.Errorf("attribute %q cannot be filtered", name)
 			}
 		case "type":
 			o.expr, o.notNull = "m.member_type", true
@@ -709,7 +652,7 @@ func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
 				o.expr = "(" + memberDisplaySQL + ")"
 			}
 		default:
-			return o, filterErr("attribute %q cannot be filtered", name)
+			return o, sqlfilter.Errorf("attribute %q cannot be filtered", name)
 		}
 	case scopeJSON:
 		// j.v is the element in doc_fold; the element in doc is at the
@@ -725,7 +668,7 @@ func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
 		o.json = elem + " -> ?::text"
 		o.jsonArgs = append(concat(elemArgs, nil), sub.Name)
 	case scopeComplex:
-		return c.operand(resolved{schema: sc.schema, attr: sc.attr, sub: sub, name: name}, false)
+		return c.operand(sqlfilter.Resolved{Schema: sc.schema, Attr: sc.attr, Sub: sub, Name: name}, false)
 	}
 	return o, nil
 }
@@ -775,7 +718,7 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 		case filter.Ne:
 			p = o.present()
 		default:
-			return cond{}, filterErr("%s %s null: null can only be compared with eq or ne", o.name, op)
+			return cond{}, sqlfilter.Errorf("%s %s null: null can only be compared with eq or ne", o.name, op)
 		}
 		if neg {
 			return p.not(), nil
@@ -783,7 +726,8 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 		return p, nil
 	}
 	if o.kind == resourceType {
-		return o.compareConst(o.resourceType, op, v, neg)
+		b, err := sqlfilter.CompareConst(o.attr, o.name, o.resourceType, op, v, neg)
+		return constCond(b), err
 	}
 	col, args := o.expr, o.args
 	var lit any
@@ -791,10 +735,10 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 	case schema.String, schema.Reference, schema.Binary:
 		s, ok := v.(string)
 		if !ok {
-			return cond{}, filterErr("%s is a string; compare it with a quoted string", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a string; compare it with a quoted string", o.name)
 		}
 		if o.sqlType != "text" {
-			return cond{}, filterErr("attribute %q cannot be filtered", o.name)
+			return cond{}, sqlfilter.Errorf("attribute %q cannot be filtered", o.name)
 		}
 		if folded(o.attr) {
 			s = scim.Fold(s)
@@ -820,10 +764,10 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 	case schema.Boolean:
 		b, ok := v.(bool)
 		if !ok {
-			return cond{}, filterErr("%s is a boolean; compare it with true or false", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a boolean; compare it with true or false", o.name)
 		}
 		if op != filter.Eq && op != filter.Ne {
-			return cond{}, filterErr("%s is a boolean; it supports only eq, ne and pr", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a boolean; it supports only eq, ne and pr", o.name)
 		}
 		lit = b
 		if o.json != "" {
@@ -833,39 +777,39 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 	case schema.DateTime:
 		s, ok := v.(string)
 		if !ok {
-			return cond{}, filterErr("%s is a dateTime; compare it with a quoted RFC 3339 time", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a dateTime; compare it with a quoted RFC 3339 time", o.name)
 		}
 		if o.kind != timeColumn {
-			return cond{}, filterErr("attribute %q cannot be filtered", o.name)
+			return cond{}, sqlfilter.Errorf("attribute %q cannot be filtered", o.name)
 		}
-		t, err := parseTime(s)
+		t, err := sqlfilter.ParseTime(s)
 		if err != nil {
-			return cond{}, filterErr("%s: %q is not an RFC 3339 date-time", o.name, s)
+			return cond{}, sqlfilter.Errorf("%s: %q is not an RFC 3339 date-time", o.name, s)
 		}
 		if op == filter.Co || op == filter.Sw || op == filter.Ew {
-			return cond{}, filterErr("%s is a dateTime; it does not support %s", o.name, op)
+			return cond{}, sqlfilter.Errorf("%s is a dateTime; it does not support %s", o.name, op)
 		}
-		lit = clampNanos(t)
+		lit = sqlfilter.ClampNanos(t)
 	case schema.Integer, schema.Decimal:
 		n, ok := v.(filter.Number)
 		if !ok {
-			return cond{}, filterErr("%s is a number; compare it with a number", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a number; compare it with a number", o.name)
 		}
 		if op == filter.Co || op == filter.Sw || op == filter.Ew {
-			return cond{}, filterErr("%s is a number; it does not support %s", o.name, op)
+			return cond{}, sqlfilter.Errorf("%s is a number; it does not support %s", o.name, op)
 		}
 		if o.json == "" {
-			return cond{}, filterErr("attribute %q cannot be filtered", o.name)
+			return cond{}, sqlfilter.Errorf("attribute %q cannot be filtered", o.name)
 		}
 		if _, err := strconv.ParseFloat(string(n), 64); err != nil {
-			return cond{}, filterErr("%s: invalid number %s", o.name, n)
+			return cond{}, sqlfilter.Errorf("%s: invalid number %s", o.name, n)
 		}
 		col = "(CASE WHEN jsonb_typeof(" + o.json + ") = 'number' THEN (" + o.json + ")::text::numeric END)"
 		args, lit = concat(o.jsonArgs, o.jsonArgs), numericLit(string(n))
 	case schema.Complex:
-		return cond{}, filterErr("attribute %q is complex; name one of its sub-attributes", o.name)
+		return cond{}, sqlfilter.Errorf("attribute %q is complex; name one of its sub-attributes", o.name)
 	default:
-		return cond{}, filterErr("attribute %q cannot be filtered", o.name)
+		return cond{}, sqlfilter.Errorf("attribute %q cannot be filtered", o.name)
 	}
 	switch op {
 	case filter.Eq, filter.Ne:
@@ -883,7 +827,7 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 	case filter.Le:
 		return negIf(bin("<=", col, args, lit, true), neg), nil
 	}
-	return cond{}, filterErr("%s: unsupported operator %q", o.name, op)
+	return cond{}, sqlfilter.Errorf("%s: unsupported operator %q", o.name, op)
 }
 
 // numericLit is a number literal as an argument for a numeric parameter:
@@ -918,71 +862,11 @@ func successor(s string) (string, bool) {
 	return "", false
 }
 
-// compareConst evaluates a comparison of a constant attribute in Go.
-func (o operand) compareConst(val string, op filter.Op, v any, neg bool) (cond, error) {
-	s, ok := v.(string)
-	if !ok {
-		return cond{}, filterErr("%s is a string; compare it with a quoted string", o.name)
-	}
-	if !o.attr.CaseExact {
-		val, s = scim.Fold(val), scim.Fold(s)
-	}
-	var b bool
-	switch op {
-	case filter.Eq:
-		b = val == s
-	case filter.Ne:
-		b = val != s
-	case filter.Co:
-		b = strings.Contains(val, s)
-	case filter.Sw:
-		b = strings.HasPrefix(val, s)
-	case filter.Ew:
-		b = strings.HasSuffix(val, s)
-	case filter.Gt:
-		b = val > s
-	case filter.Ge:
-		b = val >= s
-	case filter.Lt:
-		b = val < s
-	case filter.Le:
-		b = val <= s
-	default:
-		return cond{}, filterErr("%s: unsupported operator %q", o.name, op)
-	}
-	return constCond(b != neg), nil
-}
-
 func negIf(c cond, neg bool) cond {
 	if neg {
 		return c.not()
 	}
 	return c
-}
-
-// parseTime parses an xsd:dateTime as SCIM uses it: RFC 3339, with optional
-// fractional seconds; a time without a zone is taken as UTC.
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err == nil {
-		return t, nil
-	}
-	if t, err2 := time.Parse("2006-01-02T15:04:05.999999999", s); err2 == nil {
-		return t, nil
-	}
-	return time.Time{}, err
-}
-
-// clampNanos is t in unix nanoseconds, clamped to the int64 range (years
-// 1678 to 2262) so that a far-away literal still compares correctly.
-func clampNanos(t time.Time) int64 {
-	switch {
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }
 
 // order is a compiled ORDER BY clause: the sort expression, if any, then
@@ -1022,62 +906,39 @@ func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, erro
 	c := newCompiler(rt, 0)
 	seq := c.res.col("seq")
 	seqOrder := order{sql: seq, seq: seq}
-	sortBy = strings.TrimSpace(sortBy)
-	if sortBy == "" {
-		return seqOrder, nil
-	}
-	p, err := filter.ParsePath(sortBy)
-	if err != nil || p.Filter != nil {
-		return order{}, filterErr("invalid sortBy %q", sortBy)
-	}
-	if isSchemas(c.rt, p) {
-		return order{}, filterErr("cannot sort by schemas")
-	}
-	r, err := c.resolve(p)
-	if err != nil {
-		return order{}, err
+	r, ok, err := sqlfilter.ParseSort(rt, c.res.refuse, sortBy)
+	if err != nil || !ok {
+		return seqOrder, err
 	}
 	var o operand
 	var expr string
 	var args []any
 	nullable := true
-	leaf := r.attr
-	if r.sub != nil {
-		leaf = r.sub
-	}
 	switch {
-	case r.attr.MultiValued:
-		sub := r.sub
-		if sub == nil && r.attr.Type == schema.Complex {
-			sub = r.attr.Sub("value")
-		}
-		if sub == nil {
-			return order{}, filterErr("cannot sort by %q", r.name)
-		}
-		side, isSide := c.res.side[strings.ToLower(r.attr.Name)]
+	case r.Elem != nil:
+		sub := r.Elem
+		side, isSide := c.res.side[strings.ToLower(r.Attr.Name)]
 		switch {
-		case r.schema == rt.Core && isSide && side == scopeEmail:
-			o, err = c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.schema, attr: r.attr, kind: scopeEmail})
+		case r.Schema == rt.Core && isSide && side == scopeEmail:
+			o, err = c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.Schema, attr: r.Attr, kind: scopeEmail})
 			if err != nil {
 				return order{}, err
 			}
 			expr = "(SELECT " + o.expr + " FROM user_emails e WHERE e.user_seq = " + seq + " ORDER BY e.is_primary IS TRUE DESC, e.pos LIMIT 1)"
-		case r.schema == rt.Core && isSide:
-			return order{}, filterErr("cannot sort by %q", r.name)
+		case r.Schema == rt.Core && isSide:
+			return order{}, sqlfilter.Errorf("cannot sort by %q", r.Name)
 		default:
-			o, err = c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.schema, attr: r.attr, kind: scopeJSON})
+			o, err = c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.Schema, attr: r.Attr, kind: scopeJSON})
 			if err != nil {
 				return order{}, err
 			}
-			path := jsonPath(rt, r.schema, r.attr, nil)
+			path := jsonPath(rt, r.Schema, r.Attr, nil)
 			expr = "(SELECT " + o.expr + " FROM " + jsonElements(c.res) +
 				" ORDER BY ((j.v -> 'primary')::text = 'true') IS TRUE DESC, j.n LIMIT 1)"
 			args = append(concat(o.args, nil), path, path)
 		}
-	case leaf.Type == schema.Complex:
-		return order{}, filterErr("cannot sort by %q: it is complex; name one of its sub-attributes", r.name)
 	default:
-		o, err = c.operand(r, true)
+		o, err = c.operand(r.Resolved, true)
 		if err != nil {
 			return order{}, err
 		}
@@ -1097,18 +958,7 @@ func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, erro
 	case o.sqlType == "bigint":
 		kind = keyInt
 	}
-	dir := " ASC"
-	if desc {
-		dir = " DESC"
-	}
-	nulls := ""
-	if nullable {
-		nulls = " NULLS LAST"
-		if desc {
-			nulls = " NULLS FIRST"
-		}
-	}
-	return order{sql: expr + dir + nulls + ", " + seq + dir, args: args,
+	return order{sql: sqlfilter.OrderBy(expr, seq, desc, nullable), args: args,
 		seq: seq, key: expr, keyArgs: args, desc: desc, nullable: nullable, keyKind: kind}, nil
 }
 
@@ -1150,7 +1000,7 @@ func (o order) after(p *store.Position) (cond, error) {
 // bindKey converts a Position's Key to an SQL argument comparable with
 // the sort expression.
 func (o order) bindKey(k any) (any, error) {
-	bad := func() (any, error) { return nil, filterErr("invalid cursor") }
+	bad := func() (any, error) { return nil, sqlfilter.Errorf("invalid cursor") }
 	switch k := k.(type) {
 	case nil:
 		return nil, nil
@@ -1166,7 +1016,7 @@ func (o order) bindKey(k any) (any, error) {
 			if err != nil {
 				return bad()
 			}
-			return clampNanos(t), nil
+			return sqlfilter.ClampNanos(t), nil
 		case keyText:
 			return k, nil
 		}

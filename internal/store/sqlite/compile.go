@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlfilter"
 )
 
 // This file compiles SCIM filters (RFC 7644 §3.4.2.2) and sortBy paths to
@@ -24,6 +24,10 @@ import (
 // Every literal becomes a ? parameter. Attribute paths are resolved through
 // the schema, and the JSON paths built from them use the schema's spelling of
 // the names, never the client's; they are passed as parameters too.
+//
+// What does not depend on the dialect (resolving paths, the limits, dateTime
+// literals, constant comparisons, parsing sortBy) is in package sqlfilter,
+// shared with the other backend.
 //
 // NULL: an attribute that is absent is NULL in SQL, and SQL's three-valued
 // logic would make "not (title eq "x")" false for a user without a title.
@@ -208,18 +212,6 @@ func concat(a, b []any) []any {
 	return append(append(out, a...), b...)
 }
 
-// Limits on what one filter may compile to. The parser already bounds the
-// filter's length and depth; these bound the SQL as well.
-const (
-	maxFilterDepth = 2 * filter.MaxDepth
-	maxFilterSQL   = 64 << 10
-	maxFilterArgs  = 1000
-)
-
-func filterErr(format string, args ...any) error {
-	return &store.FilterError{Msg: fmt.Sprintf(format, args...)}
-}
-
 // compileFilter compiles e, a filter over the resource type rt (User or
 // Group) of the given tenant, to a condition on its table. Unknown
 // attributes, operators the attribute's type does not support and literals
@@ -246,8 +238,8 @@ func (c *compiler) finish(out cond, err error) (cond, error) {
 	if err != nil {
 		return cond{}, err
 	}
-	if len(out.sql) > maxFilterSQL || len(out.args) > maxFilterArgs {
-		return cond{}, filterErr("filter is too complex")
+	if len(out.sql) > sqlfilter.MaxSQL || len(out.args) > sqlfilter.MaxArgs {
+		return cond{}, sqlfilter.Errorf("filter is too complex")
 	}
 	return out, nil
 }
@@ -281,8 +273,8 @@ const (
 func (c *compiler) expr(e filter.Expr, neg bool, sc *scope) (cond, error) {
 	c.depth++
 	defer func() { c.depth-- }()
-	if c.depth > maxFilterDepth {
-		return cond{}, filterErr("filter is nested too deeply")
+	if c.depth > sqlfilter.MaxDepth {
+		return cond{}, sqlfilter.Errorf("filter is nested too deeply")
 	}
 	switch e := e.(type) {
 	case *filter.And:
@@ -304,16 +296,16 @@ func (c *compiler) expr(e filter.Expr, neg bool, sc *scope) (cond, error) {
 		return p, nil
 	case *filter.ValuePath:
 		if sc != nil {
-			return cond{}, filterErr("value filters cannot be nested: %s", e)
+			return cond{}, sqlfilter.Errorf("value filters cannot be nested: %s", e)
 		}
 		if e.Path.Sub != "" || e.Path.Filter != nil {
-			return cond{}, filterErr("invalid value filter: %s", e)
+			return cond{}, sqlfilter.Errorf("invalid value filter: %s", e)
 		}
 		return c.valuePath(e.Path, e.Filter, neg)
 	case nil:
-		return cond{}, filterErr("empty filter")
+		return cond{}, sqlfilter.Errorf("empty filter")
 	default:
-		return cond{}, filterErr("unsupported filter expression %T", e)
+		return cond{}, sqlfilter.Errorf("unsupported filter expression %T", e)
 	}
 }
 
@@ -334,54 +326,8 @@ func (c *compiler) binary(l, r filter.Expr, neg bool, sc *scope, conj bool) (con
 	return or(a, b), nil
 }
 
-// pathName renders p for messages.
-func pathName(p filter.Path) string {
-	s := p.Attr
-	if p.URN != "" {
-		s = p.URN + ":" + s
-	}
-	if p.Sub != "" {
-		s += "." + p.Sub
-	}
-	return s
-}
-
-// resolved is a path resolved against the schema.
-type resolved struct {
-	schema *schema.Schema
-	attr   *schema.Attribute
-	sub    *schema.Attribute // nil when the path names no sub-attribute
-	name   string            // as the client wrote it, for messages
-}
-
-// isSchemas reports whether p names the schemas attribute, which is not in
-// the schema definitions.
-func isSchemas(rt *schema.ResourceType, p filter.Path) bool {
-	return (p.URN == "" || strings.EqualFold(p.URN, rt.Core.ID)) && strings.EqualFold(p.Attr, "schemas") && p.Sub == ""
-}
-
-func (c *compiler) resolve(p filter.Path) (resolved, error) {
-	r := resolved{name: pathName(p)}
-	urn, attr := p.URN, p.Attr
-	if urn == "" {
-		// A parser that leaves "urn:...:User:name" whole in Attr.
-		if u, rest, ok := c.rt.SplitURN(attr); ok {
-			urn, attr = u, rest
-		}
-	}
-	s, a, sub := c.rt.Lookup(urn, attr, p.Sub)
-	switch {
-	case s == nil:
-		return r, filterErr("unknown schema in attribute path %q", r.name)
-	case a == nil, p.Sub != "" && sub == nil:
-		return r, filterErr("unknown attribute %q", r.name)
-	case a.Returned == schema.Never:
-		return r, filterErr("attribute %q cannot be filtered", r.name)
-	case s == c.rt.Core && c.res.refuse[strings.ToLower(a.Name)] != "":
-		return r, filterErr("%s", c.res.refuse[strings.ToLower(a.Name)])
-	}
-	r.schema, r.attr, r.sub = s, a, sub
-	return r, nil
+func (c *compiler) resolve(p filter.Path) (sqlfilter.Resolved, error) {
+	return sqlfilter.Resolve(c.rt, c.res.refuse, p)
 }
 
 // compare compiles "path op value".
@@ -390,7 +336,7 @@ func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *sco
 		// emails[type eq "work"].value eq "x", if the parser did not
 		// already turn it into a value path.
 		if sc != nil || p.Sub == "" {
-			return cond{}, filterErr("invalid attribute path %s", p.Attr)
+			return cond{}, sqlfilter.Errorf("invalid attribute path %s", p.Attr)
 		}
 		inner := &filter.And{Left: p.Filter, Right: &filter.Compare{Path: filter.Path{Attr: p.Sub}, Op: op, Value: v}}
 		return c.valuePath(filter.Path{URN: p.URN, Attr: p.Attr}, inner, neg)
@@ -402,21 +348,21 @@ func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *sco
 		}
 		return o.compare(op, v, neg)
 	}
-	if isSchemas(c.rt, p) {
+	if sqlfilter.IsSchemas(c.rt, p) {
 		return c.compareSchemas(op, v, neg)
 	}
 	r, err := c.resolve(p)
 	if err != nil {
 		return cond{}, err
 	}
-	if r.attr.MultiValued {
+	if r.Attr.MultiValued {
 		// emails.value eq "x" is emails[value eq "x"]; emails eq "x"
 		// compares the value sub-attribute.
 		sub := p.Sub
 		if sub == "" {
-			if r.attr.Type == schema.Complex {
-				if r.attr.Sub("value") == nil {
-					return cond{}, filterErr("attribute %q is complex; name one of its sub-attributes", r.name)
+			if r.Attr.Type == schema.Complex {
+				if r.Attr.Sub("value") == nil {
+					return cond{}, sqlfilter.Errorf("attribute %q is complex; name one of its sub-attributes", r.Name)
 				}
 				sub = "value"
 			}
@@ -434,7 +380,7 @@ func (c *compiler) compare(p filter.Path, op filter.Op, v any, neg bool, sc *sco
 // present compiles "path pr" (positively).
 func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 	if p.Filter != nil {
-		return cond{}, filterErr("invalid attribute path %s", p.Attr)
+		return cond{}, sqlfilter.Errorf("invalid attribute path %s", p.Attr)
 	}
 	if sc != nil {
 		o, err := c.elemOperand(p, sc)
@@ -443,7 +389,7 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 		}
 		return o.present(), nil
 	}
-	if isSchemas(c.rt, p) {
+	if sqlfilter.IsSchemas(c.rt, p) {
 		return condTrue, nil
 	}
 	r, err := c.resolve(p)
@@ -451,20 +397,20 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 		return cond{}, err
 	}
 	switch {
-	case r.attr.MultiValued:
+	case r.Attr.MultiValued:
 		var inner filter.Expr
 		if p.Sub != "" {
 			inner = &filter.Present{Path: filter.Path{Attr: p.Sub}}
 		}
 		return c.valuePath(filter.Path{URN: p.URN, Attr: p.Attr}, inner, false)
-	case r.attr.Type == schema.Complex && r.sub == nil:
-		if r.schema == c.rt.Core && strings.EqualFold(r.attr.Name, "meta") {
+	case r.Attr.Type == schema.Complex && r.Sub == nil:
+		if r.Schema == c.rt.Core && strings.EqualFold(r.Attr.Name, "meta") {
 			return condTrue, nil
 		}
 		// A complex attribute is present when it has a non-empty member.
 		return cond{
 			sql:  "EXISTS (SELECT 1 FROM json_each(" + c.res.col("doc") + ", ?) WHERE value IS NOT NULL AND value <> '')",
-			args: []any{jsonPath(c.rt, r.schema, r.attr, nil)},
+			args: []any{jsonPath(c.rt, r.Schema, r.Attr, nil)},
 		}, nil
 	}
 	o, err := c.operand(r, false)
@@ -478,30 +424,30 @@ func (c *compiler) present(p filter.Path, sc *scope) (cond, error) {
 // f's comparisons applying to that same element. A nil f only asks for an
 // element.
 func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, error) {
-	if isSchemas(c.rt, p) {
-		return cond{}, filterErr("schemas has no sub-attributes")
+	if sqlfilter.IsSchemas(c.rt, p) {
+		return cond{}, sqlfilter.Errorf("schemas has no sub-attributes")
 	}
 	r, err := c.resolve(p)
 	if err != nil {
 		return cond{}, err
 	}
-	sc := &scope{schema: r.schema, attr: r.attr}
-	side, isSide := c.res.side[strings.ToLower(r.attr.Name)]
+	sc := &scope{schema: r.Schema, attr: r.Attr}
+	side, isSide := c.res.side[strings.ToLower(r.Attr.Name)]
 	switch {
-	case r.attr.MultiValued && r.schema == c.rt.Core && isSide:
+	case r.Attr.MultiValued && r.Schema == c.rt.Core && isSide:
 		sc.kind = side
-	case r.attr.MultiValued:
+	case r.Attr.MultiValued:
 		sc.kind = scopeJSON
-	case r.attr.Type == schema.Complex:
+	case r.Attr.Type == schema.Complex:
 		// name[givenName eq "x"]: the same user row, so and-ing the
 		// comparisons at the top level means the same thing.
 		sc.kind = scopeComplex
 		if f == nil {
-			return cond{}, filterErr("empty value filter on %q", r.name)
+			return cond{}, sqlfilter.Errorf("empty value filter on %q", r.Name)
 		}
 		return c.expr(f, neg, sc)
 	default:
-		return cond{}, filterErr("attribute %q is neither multi-valued nor complex", r.name)
+		return cond{}, sqlfilter.Errorf("attribute %q is neither multi-valued nor complex", r.Name)
 	}
 	inner := condTrue
 	if f != nil {
@@ -531,7 +477,7 @@ func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, erro
 		}
 	case scopeJSON:
 		ex.sql = "EXISTS (SELECT 1 FROM json_each(" + c.res.col("doc") + ", ?) j WHERE 1"
-		ex.args = []any{jsonPath(c.rt, r.schema, r.attr, nil)}
+		ex.args = []any{jsonPath(c.rt, r.Schema, r.Attr, nil)}
 	}
 	if inner.sql != "1" {
 		ex.sql += " AND (" + inner.sql + ")"
@@ -550,7 +496,7 @@ func (c *compiler) valuePath(p filter.Path, f filter.Expr, neg bool) (cond, erro
 func (c *compiler) compareSchemas(op filter.Op, v any, neg bool) (cond, error) {
 	s, ok := v.(string)
 	if !ok || (op != filter.Eq && op != filter.Ne) {
-		return cond{}, filterErr("schemas supports only eq and ne with a schema URN")
+		return cond{}, sqlfilter.Errorf("schemas supports only eq and ne with a schema URN")
 	}
 	var has cond
 	switch {
@@ -596,54 +542,51 @@ const (
 // operand maps a single-valued attribute (or sub-attribute) of the
 // resource's row to its column or to a JSON path into the document. With
 // sorting, the columns that can only be sorted by are allowed.
-func (c *compiler) operand(r resolved, sorting bool) (operand, error) {
-	leaf := r.attr
-	if r.sub != nil {
-		leaf = r.sub
-	}
-	o := operand{attr: leaf, name: r.name}
-	if r.schema == c.rt.Core {
-		key := strings.ToLower(r.attr.Name)
+func (c *compiler) operand(r sqlfilter.Resolved, sorting bool) (operand, error) {
+	leaf := r.Leaf()
+	o := operand{attr: leaf, name: r.Name}
+	if r.Schema == c.rt.Core {
+		key := strings.ToLower(r.Attr.Name)
 		isMeta := key == "meta"
 		if isMeta {
-			if r.sub == nil {
-				return o, filterErr("attribute %q is complex; name one of its sub-attributes", r.name)
+			if r.Sub == nil {
+				return o, sqlfilter.Errorf("attribute %q is complex; name one of its sub-attributes", r.Name)
 			}
-			key += "." + strings.ToLower(r.sub.Name)
+			key += "." + strings.ToLower(r.Sub.Name)
 			if key == "meta.resourcetype" {
 				o.kind, o.resourceType = resourceType, c.rt.Name
 				return o, nil
 			}
 		}
-		if col, ok := c.res.cols[key]; ok && (r.sub == nil || isMeta) {
+		if col, ok := c.res.cols[key]; ok && (r.Sub == nil || isMeta) {
 			if col.sortOnly && !sorting {
-				return o, filterErr("attribute %q cannot be filtered", r.name)
+				return o, sqlfilter.Errorf("attribute %q cannot be filtered", r.Name)
 			}
 			o.expr, o.folded, o.kind, o.notNull = c.res.col(col.name), col.folded, col.kind, col.notNull
 			return o, nil
 		}
 		if isMeta {
-			return o, filterErr("attribute %q cannot be filtered", r.name)
+			return o, sqlfilter.Errorf("attribute %q cannot be filtered", r.Name)
 		}
 	}
 	o.expr = "json_extract(" + c.res.col("doc") + ", ?)"
-	o.args = []any{jsonPath(c.rt, r.schema, r.attr, r.sub)}
+	o.args = []any{jsonPath(c.rt, r.Schema, r.Attr, r.Sub)}
 	return o, nil
 }
 
 // elemOperand maps a sub-attribute named in a value filter to an operand in
 // the scope's element.
 func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
-	name := pathName(filter.Path{Attr: sc.attr.Name, Sub: p.Attr})
+	name := sqlfilter.PathName(filter.Path{Attr: sc.attr.Name, Sub: p.Attr})
 	if p.URN != "" || p.Sub != "" || p.Filter != nil {
-		return operand{}, filterErr("invalid attribute path %q in the value filter of %s", pathName(p), sc.attr.Name)
+		return operand{}, sqlfilter.Errorf("invalid attribute path %q in the value filter of %s", sqlfilter.PathName(p), sc.attr.Name)
 	}
 	if sc.attr.Type != schema.Complex {
-		return operand{}, filterErr("attribute %q has no sub-attributes", sc.attr.Name)
+		return operand{}, sqlfilter.Errorf("attribute %q has no sub-attributes", sc.attr.Name)
 	}
 	sub := sc.attr.Sub(p.Attr)
 	if sub == nil {
-		return operand{}, filterErr("unknown attribute %q", name)
+		return operand{}, sqlfilter.Errorf("unknown attribute %q", name)
 	}
 	o := operand{attr: sub, name: name}
 	switch sc.kind {
@@ -661,7 +604,7 @@ func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
 		case "primary":
 			o.expr = "e.is_primary"
 		default:
-			return o, filterErr("attribute %q cannot be filtered", name)
+			return o, sqlfilter.Errorf("attribute %q cannot be filtered", name)
 		}
 	case scopeMember:
 		switch sub.Name {
@@ -672,13 +615,13 @@ func (c *compiler) elemOperand(p filter.Path, sc *scope) (operand, error) {
 		case "display":
 			o.expr = "(" + memberDisplaySQL + ")"
 		default:
-			return o, filterErr("attribute %q cannot be filtered", name)
+			return o, sqlfilter.Errorf("attribute %q cannot be filtered", name)
 		}
 	case scopeJSON:
 		o.expr = "json_extract(j.value, ?)"
 		o.args = []any{"$." + jsonKey(sub.Name)}
 	case scopeComplex:
-		return c.operand(resolved{schema: sc.schema, attr: sc.attr, sub: sub, name: name}, false)
+		return c.operand(sqlfilter.Resolved{Schema: sc.schema, Attr: sc.attr, Sub: sub, Name: name}, false)
 	}
 	return o, nil
 }
@@ -729,7 +672,7 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 		case filter.Ne:
 			p = o.present()
 		default:
-			return cond{}, filterErr("%s %s null: null can only be compared with eq or ne", o.name, op)
+			return cond{}, sqlfilter.Errorf("%s %s null: null can only be compared with eq or ne", o.name, op)
 		}
 		if neg {
 			return p.not(), nil
@@ -737,7 +680,8 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 		return p, nil
 	}
 	if o.kind == resourceType {
-		return o.compareConst(o.resourceType, op, v, neg)
+		b, err := sqlfilter.CompareConst(o.attr, o.name, o.resourceType, op, v, neg)
+		return constCond(b), err
 	}
 	col := o.expr
 	var lit any
@@ -745,7 +689,7 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 	case schema.String, schema.Reference, schema.Binary:
 		s, ok := v.(string)
 		if !ok {
-			return cond{}, filterErr("%s is a string; compare it with a quoted string", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a string; compare it with a quoted string", o.name)
 		}
 		if !o.attr.CaseExact {
 			s = scim.Fold(s)
@@ -773,47 +717,47 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 	case schema.Boolean:
 		b, ok := v.(bool)
 		if !ok {
-			return cond{}, filterErr("%s is a boolean; compare it with true or false", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a boolean; compare it with true or false", o.name)
 		}
 		if op != filter.Eq && op != filter.Ne {
-			return cond{}, filterErr("%s is a boolean; it supports only eq, ne and pr", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a boolean; it supports only eq, ne and pr", o.name)
 		}
 		lit = boolInt(b)
 	case schema.DateTime:
 		s, ok := v.(string)
 		if !ok {
-			return cond{}, filterErr("%s is a dateTime; compare it with a quoted RFC 3339 time", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a dateTime; compare it with a quoted RFC 3339 time", o.name)
 		}
 		if o.kind != timeColumn {
-			return cond{}, filterErr("attribute %q cannot be filtered", o.name)
+			return cond{}, sqlfilter.Errorf("attribute %q cannot be filtered", o.name)
 		}
-		t, err := parseTime(s)
+		t, err := sqlfilter.ParseTime(s)
 		if err != nil {
-			return cond{}, filterErr("%s: %q is not an RFC 3339 date-time", o.name, s)
+			return cond{}, sqlfilter.Errorf("%s: %q is not an RFC 3339 date-time", o.name, s)
 		}
 		if op == filter.Co || op == filter.Sw || op == filter.Ew {
-			return cond{}, filterErr("%s is a dateTime; it does not support %s", o.name, op)
+			return cond{}, sqlfilter.Errorf("%s is a dateTime; it does not support %s", o.name, op)
 		}
-		lit = clampNanos(t)
+		lit = sqlfilter.ClampNanos(t)
 	case schema.Integer, schema.Decimal:
 		n, ok := v.(filter.Number)
 		if !ok {
-			return cond{}, filterErr("%s is a number; compare it with a number", o.name)
+			return cond{}, sqlfilter.Errorf("%s is a number; compare it with a number", o.name)
 		}
 		if op == filter.Co || op == filter.Sw || op == filter.Ew {
-			return cond{}, filterErr("%s is a number; it does not support %s", o.name, op)
+			return cond{}, sqlfilter.Errorf("%s is a number; it does not support %s", o.name, op)
 		}
 		if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
 			lit = i
 		} else if f, err := strconv.ParseFloat(string(n), 64); err == nil {
 			lit = f
 		} else {
-			return cond{}, filterErr("%s: invalid number %s", o.name, n)
+			return cond{}, sqlfilter.Errorf("%s: invalid number %s", o.name, n)
 		}
 	case schema.Complex:
-		return cond{}, filterErr("attribute %q is complex; name one of its sub-attributes", o.name)
+		return cond{}, sqlfilter.Errorf("attribute %q is complex; name one of its sub-attributes", o.name)
 	default:
-		return cond{}, filterErr("attribute %q cannot be filtered", o.name)
+		return cond{}, sqlfilter.Errorf("attribute %q cannot be filtered", o.name)
 	}
 	switch op {
 	case filter.Eq, filter.Ne:
@@ -833,42 +777,7 @@ func (o operand) compare(op filter.Op, v any, neg bool) (cond, error) {
 	case filter.Le:
 		return negIf(o.bin("<=", col, lit, true), neg), nil
 	}
-	return cond{}, filterErr("%s: unsupported operator %q", o.name, op)
-}
-
-// compareConst evaluates a comparison of a constant attribute in Go.
-func (o operand) compareConst(val string, op filter.Op, v any, neg bool) (cond, error) {
-	s, ok := v.(string)
-	if !ok {
-		return cond{}, filterErr("%s is a string; compare it with a quoted string", o.name)
-	}
-	if !o.attr.CaseExact {
-		val, s = scim.Fold(val), scim.Fold(s)
-	}
-	var b bool
-	switch op {
-	case filter.Eq:
-		b = val == s
-	case filter.Ne:
-		b = val != s
-	case filter.Co:
-		b = strings.Contains(val, s)
-	case filter.Sw:
-		b = strings.HasPrefix(val, s)
-	case filter.Ew:
-		b = strings.HasSuffix(val, s)
-	case filter.Gt:
-		b = val > s
-	case filter.Ge:
-		b = val >= s
-	case filter.Lt:
-		b = val < s
-	case filter.Le:
-		b = val <= s
-	default:
-		return cond{}, filterErr("%s: unsupported operator %q", o.name, op)
-	}
-	return constCond(b != neg), nil
+	return cond{}, sqlfilter.Errorf("%s: unsupported operator %q", o.name, op)
 }
 
 func negIf(c cond, neg bool) cond {
@@ -876,31 +785,6 @@ func negIf(c cond, neg bool) cond {
 		return c.not()
 	}
 	return c
-}
-
-// parseTime parses an xsd:dateTime as SCIM uses it: RFC 3339, with optional
-// fractional seconds; a time without a zone is taken as UTC.
-func parseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err == nil {
-		return t, nil
-	}
-	if t, err2 := time.Parse("2006-01-02T15:04:05.999999999", s); err2 == nil {
-		return t, nil
-	}
-	return time.Time{}, err
-}
-
-// clampNanos is t in unix nanoseconds, clamped to the int64 range (years
-// 1678 to 2262) so that a far-away literal still compares correctly.
-func clampNanos(t time.Time) int64 {
-	switch {
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }
 
 // order is a compiled ORDER BY clause: the sort expression, if any, then
@@ -938,61 +822,39 @@ func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, erro
 	c := newCompiler(rt, 0)
 	seq := c.res.col("seq")
 	seqOrder := order{sql: seq, seq: seq}
-	sortBy = strings.TrimSpace(sortBy)
-	if sortBy == "" {
-		return seqOrder, nil
-	}
-	p, err := filter.ParsePath(sortBy)
-	if err != nil || p.Filter != nil {
-		return order{}, filterErr("invalid sortBy %q", sortBy)
-	}
-	if isSchemas(c.rt, p) {
-		return order{}, filterErr("cannot sort by schemas")
-	}
-	r, err := c.resolve(p)
-	if err != nil {
-		return order{}, err
+	r, ok, err := sqlfilter.ParseSort(rt, c.res.refuse, sortBy)
+	if err != nil || !ok {
+		return seqOrder, err
 	}
 	var expr string
 	var args []any
 	nullable := true
 	kind := keyPlain
-	leaf := r.attr
-	if r.sub != nil {
-		leaf = r.sub
-	}
+	leaf := r.Leaf()
 	switch {
-	case r.attr.MultiValued:
-		sub := r.sub
-		if sub == nil && r.attr.Type == schema.Complex {
-			sub = r.attr.Sub("value")
-		}
-		if sub == nil {
-			return order{}, filterErr("cannot sort by %q", r.name)
-		}
+	case r.Elem != nil:
+		sub := r.Elem
 		leaf = sub
-		side, isSide := c.res.side[strings.ToLower(r.attr.Name)]
+		side, isSide := c.res.side[strings.ToLower(r.Attr.Name)]
 		switch {
-		case r.schema == rt.Core && isSide && side == scopeEmail:
-			o, err := c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.schema, attr: r.attr, kind: scopeEmail})
+		case r.Schema == rt.Core && isSide && side == scopeEmail:
+			o, err := c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.Schema, attr: r.Attr, kind: scopeEmail})
 			if err != nil {
 				return order{}, err
 			}
 			expr = "(SELECT " + sortFold(o) + " FROM user_emails e WHERE e.user_seq = " + seq + " ORDER BY e.is_primary IS 1 DESC, e.pos LIMIT 1)"
-		case r.schema == rt.Core && isSide:
-			return order{}, filterErr("cannot sort by %q", r.name)
+		case r.Schema == rt.Core && isSide:
+			return order{}, sqlfilter.Errorf("cannot sort by %q", r.Name)
 		default:
-			o, err := c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.schema, attr: r.attr, kind: scopeJSON})
+			o, err := c.elemOperand(filter.Path{Attr: sub.Name}, &scope{schema: r.Schema, attr: r.Attr, kind: scopeJSON})
 			if err != nil {
 				return order{}, err
 			}
 			expr = "(SELECT " + sortFold(o) + " FROM json_each(" + c.res.col("doc") + ", ?) j ORDER BY json_extract(j.value, '$.primary') IS 1 DESC, j.key LIMIT 1)"
-			args = append(concat(o.args, nil), jsonPath(rt, r.schema, r.attr, nil))
+			args = append(concat(o.args, nil), jsonPath(rt, r.Schema, r.Attr, nil))
 		}
-	case leaf.Type == schema.Complex:
-		return order{}, filterErr("cannot sort by %q: it is complex; name one of its sub-attributes", r.name)
 	default:
-		o, err := c.operand(r, true)
+		o, err := c.operand(r.Resolved, true)
 		if err != nil {
 			return order{}, err
 		}
@@ -1009,18 +871,7 @@ func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (order, erro
 	if leaf.Type == schema.Boolean {
 		kind = keyBool
 	}
-	dir := " ASC"
-	if desc {
-		dir = " DESC"
-	}
-	nulls := ""
-	if nullable {
-		nulls = " NULLS LAST"
-		if desc {
-			nulls = " NULLS FIRST"
-		}
-	}
-	return order{sql: expr + dir + nulls + ", " + seq + dir, args: args,
+	return order{sql: sqlfilter.OrderBy(expr, seq, desc, nullable), args: args,
 		seq: seq, key: expr, keyArgs: args, desc: desc, nullable: nullable, keyKind: kind}, nil
 }
 
@@ -1068,7 +919,7 @@ func (o order) afterBound(seq int64, k any) cond {
 // bindKey converts a Position's Key to an SQL argument comparable with
 // the sort expression.
 func (o order) bindKey(k any) (any, error) {
-	bad := func() (any, error) { return nil, filterErr("invalid cursor") }
+	bad := func() (any, error) { return nil, sqlfilter.Errorf("invalid cursor") }
 	switch k := k.(type) {
 	case nil:
 		return nil, nil
@@ -1080,7 +931,7 @@ func (o order) bindKey(k any) (any, error) {
 			if err != nil {
 				return bad()
 			}
-			return clampNanos(t), nil
+			return sqlfilter.ClampNanos(t), nil
 		}
 		return k, nil
 	case float64:
