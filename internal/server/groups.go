@@ -11,45 +11,6 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
-func (s *Server) groupsCollection(w http.ResponseWriter, r *http.Request) error {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		q, err := listQueryFromURL(r, schema.GroupType)
-		if err != nil {
-			return err
-		}
-		return s.listGroups(w, r, q)
-	case http.MethodPost:
-		return s.createGroup(w, r)
-	}
-	return methodNotAllowed(w, "GET, POST")
-}
-
-func (s *Server) groupsSearch(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodPost {
-		return methodNotAllowed(w, "POST")
-	}
-	q, err := listQueryFromBody(r, schema.GroupType)
-	if err != nil {
-		return err
-	}
-	return s.listGroups(w, r, q)
-}
-
-func (s *Server) groupResource(w http.ResponseWriter, r *http.Request) error {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return s.getGroup(w, r)
-	case http.MethodPut:
-		return s.replaceGroup(w, r)
-	case http.MethodPatch:
-		return s.patchGroup(w, r)
-	case http.MethodDelete:
-		return s.deleteGroup(w, r)
-	}
-	return methodNotAllowed(w, "GET, PUT, PATCH, DELETE")
-}
-
 func groupProjection(r *http.Request) projection {
 	q := r.URL.Query()
 	return parseProjection(schema.GroupType, q.Get("attributes"), q.Get("excludedAttributes"))

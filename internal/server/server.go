@@ -14,6 +14,7 @@ import (
 
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -68,12 +69,14 @@ func New(cfg Config) *Server {
 func (s *Server) routes() {
 	s.scim = http.NewServeMux()
 	h := func(pattern string, fn handlerFunc) { s.scim.Handle(pattern, fn) }
-	h("/scim/{version}/Users", s.usersCollection)
-	h("/scim/{version}/Users/.search", s.usersSearch)
-	h("/scim/{version}/Users/{id}", s.userResource)
-	h("/scim/{version}/Groups", s.groupsCollection)
-	h("/scim/{version}/Groups/.search", s.groupsSearch)
-	h("/scim/{version}/Groups/{id}", s.groupResource)
+	for _, e := range []endpoints{
+		{rt: schema.UserType, list: s.listUsers, create: s.createUser, get: s.getUser, replace: s.replaceUser, patch: s.patchUser, delete: s.deleteUser},
+		{rt: schema.GroupType, list: s.listGroups, create: s.createGroup, get: s.getGroup, replace: s.replaceGroup, patch: s.patchGroup, delete: s.deleteGroup},
+	} {
+		h("/scim/{version}"+e.rt.Endpoint, e.collection)
+		h("/scim/{version}"+e.rt.Endpoint+"/.search", e.search)
+		h("/scim/{version}"+e.rt.Endpoint+"/{id}", e.resource)
+	}
 	h("/scim/{version}/Bulk", s.bulk)
 	h("/scim/{version}/ServiceProviderConfig", s.serviceProviderConfig)
 	h("/scim/{version}/ResourceTypes", s.resourceTypes)

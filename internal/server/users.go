@@ -17,45 +17,6 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
-func (s *Server) usersCollection(w http.ResponseWriter, r *http.Request) error {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		q, err := listQueryFromURL(r, schema.UserType)
-		if err != nil {
-			return err
-		}
-		return s.listUsers(w, r, q)
-	case http.MethodPost:
-		return s.createUser(w, r)
-	}
-	return methodNotAllowed(w, "GET, POST")
-}
-
-func (s *Server) usersSearch(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodPost {
-		return methodNotAllowed(w, "POST")
-	}
-	q, err := listQueryFromBody(r, schema.UserType)
-	if err != nil {
-		return err
-	}
-	return s.listUsers(w, r, q)
-}
-
-func (s *Server) userResource(w http.ResponseWriter, r *http.Request) error {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return s.getUser(w, r)
-	case http.MethodPut:
-		return s.replaceUser(w, r)
-	case http.MethodPatch:
-		return s.patchUser(w, r)
-	case http.MethodDelete:
-		return s.deleteUser(w, r)
-	}
-	return methodNotAllowed(w, "GET, PUT, PATCH, DELETE")
-}
-
 func tenantOf(r *http.Request) store.Tenant {
 	p, _ := auth.PrincipalFrom(r.Context())
 	return p.Tenant
