@@ -41,7 +41,7 @@ func testAuthentication(t *testing.T, e *env) {
 		{"raw base64 without scheme", b64, "GET", "", 200, ""},
 		{"no header", "", "GET", "", 401, "authentication required"},
 		{"garbage", "non-token", "GET", "", 401, "invalid credentials"},
-		{"wrong secret", "Basic " + auth.Basic(e.keyID, e.secret[:len(e.secret)-1]+"x"), "GET", "", 401, "invalid credentials"},
+		{"wrong secret", "Basic " + auth.Basic(e.keyID, wrongSecret(e.secret)), "GET", "", 401, "invalid credentials"},
 		{"id and secret mismatch", "Basic " + base64.StdEncoding.EncodeToString([]byte(readID+":"+e.secret)), "GET", "", 401, "invalid credentials"},
 		{"other tenant's key", "Basic " + auth.Basic(otherID, otherSecret), "GET", "", 401, "invalid credentials"},
 		{"expired key", "Basic " + auth.Basic(expID, expSecret), "GET", "", 401, "expired"},
@@ -148,4 +148,14 @@ func TestRouting(t *testing.T) {
 			t.Error("405 without Allow")
 		}
 	})
+}
+
+// wrongSecret returns secret with its last character changed, so that it
+// is well formed but wrong.
+func wrongSecret(secret string) string {
+	last := "a"
+	if strings.HasSuffix(secret, "a") {
+		last = "b"
+	}
+	return secret[:len(secret)-1] + last
 }
