@@ -121,26 +121,12 @@ func normalize(rt *schema.ResourceType, body map[string]any) (*input, error) {
 		if strings.HasPrefix(strings.ToLower(key), "urn:") {
 			continue // an extension scimd does not serve (e.g. Entra's ADSCIM Group URN)
 		}
-		_, attr, _ := rt.Lookup("", key, "")
-		if attr == nil {
-			if a := commonAttr(key); a != nil {
-				attr = a
-			}
-		}
+		_, attr, _ := rt.Lookup("", key, "") // also finds the common id, externalId, meta
 		if err := in.set(rt.Core, rt, attr, key, v); err != nil {
 			return nil, err
 		}
 	}
 	return in, nil
-}
-
-func commonAttr(name string) *schema.Attribute {
-	for _, a := range schema.Common {
-		if strings.EqualFold(a.Name, name) {
-			return a
-		}
-	}
-	return nil
 }
 
 // set stores one top-level attribute of schema s.
