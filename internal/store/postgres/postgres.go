@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 )
 
 var _ store.Store = (*DB)(nil)
@@ -25,10 +26,10 @@ var _ store.Store = (*DB)(nil)
 // database. It is safe for concurrent use, and any number of DBs, in any
 // number of processes, may share one database.
 type DB struct {
+	// Store holds every statement; the DB is its backend.
+	*sqlstore.Store
+
 	pool *pgxpool.Pool
-	// now is the clock for the times the store sets itself (tenant
-	// creation, archiving).
-	now func() time.Time
 	// maxAttempts and backoff are the retry policy of transactions that
 	// fail with a serialization failure or a deadlock.
 	maxAttempts int
@@ -54,7 +55,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{pool: pool, now: time.Now, maxAttempts: maxAttempts, backoff: backoff}, nil
+	db := &DB{pool: pool, maxAttempts: maxAttempts, backoff: backoff}
+	db.Store = sqlstore.New(backend{db: db})
+	return db, nil
 }
 
 // Migrate brings the schema of the database named by dsn up to date and
@@ -98,10 +101,10 @@ func describe(c *pgx.ConnConfig) string {
 }
 
 // Close releases the pool's connections. A second Close does nothing.
-func (db *DB) Close() error {
-	db.closeOnce.Do(db.pool.Close)
-	return nil
-}
+func (db *DB) Close() error { return db.Store.Close() }
+
+// now is the store's clock.
+func (db *DB) now() time.Time { return db.Store.Now() }
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS

@@ -1,9 +1,7 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
-	"time"
 
 	"github.com/scimd/scimd/internal/store"
 )
@@ -30,59 +28,6 @@ func scanAPIKey(row interface{ Scan(...any) error }) (store.APIKey, error) {
 	k.Revoked = fromOptNanos(revoked)
 	k.LastUsed = fromOptNanos(lastUsed)
 	return k, nil
-}
-
-// CreateAPIKey stores k. Returns store.ErrConflict if k.ID exists and
-// store.ErrNotFound if k.TenantID does not.
-func (db *DB) CreateAPIKey(ctx context.Context, k store.APIKey) error {
-	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := db.ws.exec(ctx, tx, sqlInsertAPIKey,
-			k.ID, k.TenantID, k.Name, k.Scope, k.SecretHash, k.CreatedBy,
-			nanos(k.Created), optNanos(k.Expires), optNanos(k.Revoked), optNanos(k.LastUsed))
-		return dbErr(err)
-	})
-}
-
-// APIKey returns the key with the given public id, whatever its tenant, or
-// store.ErrNotFound.
-func (db *DB) APIKey(ctx context.Context, id string) (store.APIKey, error) {
-	return scanAPIKey(db.rs.queryRow(ctx, nil, sqlAPIKey, id))
-}
-
-// APIKeys lists a tenant's keys, newest first.
-func (db *DB) APIKeys(ctx context.Context, tenantID int64) ([]store.APIKey, error) {
-	rows, err := db.rs.query(ctx, nil, sqlAPIKeys, tenantID)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var ks []store.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		ks = append(ks, k)
-	}
-	return ks, dbErr(rows.Err())
-}
-
-// RevokeAPIKey marks a tenant's key revoked at time at; a key already
-// revoked keeps its first revocation time. Returns store.ErrNotFound if the
-// tenant has no such key.
-func (db *DB) RevokeAPIKey(ctx context.Context, tenantID int64, id string, at time.Time) error {
-	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return affectedOne(db.ws.exec(ctx, tx, sqlRevokeAPIKey, nanos(at), tenantID, id))
-	})
-}
-
-// TouchAPIKey records that the key was used at time at (the last-used time
-// never moves backwards). It is one small UPDATE, batched with other writes;
-// callers throttle it. Returns store.ErrNotFound if there is no such key.
-func (db *DB) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return affectedOne(db.ws.exec(ctx, tx, sqlTouchAPIKey, nanos(at), id))
-	})
 }
 
 // affectedOne returns store.ErrNotFound when an UPDATE or DELETE matched no

@@ -21,6 +21,7 @@ import (
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 )
 
 var _ store.Store = (*DB)(nil)
@@ -28,15 +29,14 @@ var _ store.Store = (*DB)(nil)
 // DB is a [store.Store] backed by one SQLite database. It is safe for
 // concurrent use.
 type DB struct {
+	// Store holds every statement; the DB is its backend.
+	*sqlstore.Store
+
 	write *sql.DB // one connection, the writer's; transactions are BEGIN IMMEDIATE
 	read  *sql.DB // query-only connections; the same pool as write for ":memory:"
 	w     *writer
 	ws    *stmtCache // statements of write transactions, prepared at Open
 	rs    *stmtCache // statements of reads
-	// now is the clock for the times the store sets itself (tenant creation,
-	// archiving).
-	now func() time.Time
-
 	// offsets remembers where pages by offset ended (see offsetCache).
 	offsets offsetCache
 
@@ -76,7 +76,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
-	db := &DB{now: time.Now}
+	db := &DB{}
 	if path == ":memory:" {
 		name := fmt.Sprintf("file:scimd-mem-%d-%d?mode=memory&cache=shared", os.Getpid(), memSeq.Add(1))
 		w, err := openPool(name, "&_txlock=immediate"+pragmas(false), 1)
@@ -115,14 +115,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	db.w = newWriter(db.write, db.ws)
+	db.Store = sqlstore.New(backend{db: db})
 	return db, nil
 }
 
 // writeStmts are the statements write transactions run.
 var writeStmts = []string{
 	sqlSavepoint, sqlRelease, sqlRollbackTo,
-	sqlTenantByName, sqlInsertTenant, sqlUpdateTenant,
-	sqlInsertAPIKey, sqlRevokeAPIKey, sqlTouchAPIKey,
 	sqlUserByID, sqlInsertUser, sqlUpdateUser, sqlInsertEmail, sqlDeleteEmails,
 	sqlArchiveUser, sqlDeleteUser, sqlPurgeUser,
 	sqlGroupByID, sqlInsertGroup, sqlUpdateGroup, sqlTouchGroup, sqlDeleteGroup,
@@ -165,7 +164,13 @@ func escapePath(p string) string {
 // Close waits for the writes under way, then releases the database. It lets
 // SQLite refresh its query planner statistics first (PRAGMA optimize), which
 // is cheap. Writes after Close fail; a second Close does nothing.
-func (db *DB) Close() error {
+func (db *DB) Close() error { return db.Store.Close() }
+
+// now is the store's clock.
+func (db *DB) now() time.Time { return db.Store.Now() }
+
+// close is the backend's Close.
+func (db *DB) close() error {
 	db.closeOnce.Do(func() {
 		db.w.close()
 		db.ws.close()
@@ -293,8 +298,8 @@ func applyMigration(ctx context.Context, w *sql.DB, name, body string) (bool, er
 // a unique or primary key violation → ErrConflict, a foreign key violation
 // (the tenant does not exist) → ErrNotFound.
 func dbErr(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		return err
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound

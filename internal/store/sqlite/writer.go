@@ -105,6 +105,7 @@ func (w *writer) run() {
 		}
 		w.runBatch(batch)
 		clear(batch)
+		w.ws.prepareMissed(context.Background())
 	}
 }
 

@@ -1,0 +1,46 @@
+package sqlstore
+
+// Dialect is what really differs between the SQL of two databases. The
+// statements of this package are written once with ? placeholders; where a
+// construct is spelled differently, they ask the dialect.
+type Dialect interface {
+	// Name is the database's name ("sqlite", "postgres"), which prefixes
+	// the store's own errors.
+	Name() string
+	// Lock is the clause a SELECT ends with to lock the rows it reads
+	// until the transaction ends (" FOR UPDATE", with its leading space),
+	// or "" where write
+	// transactions never run concurrently (SQLite's single writer).
+	Lock(m LockMode) string
+	// Greatest is the name of the SQL function that returns the greater
+	// of its arguments (SQLite's two-argument max, PostgreSQL's greatest).
+	Greatest() string
+	// JSONIn is the SQL expression that stores the JSON text of
+	// placeholder p in a document column ("jsonb(?)" for SQLite's binary
+	// JSON); JSONOut reads a document column back as JSON text.
+	JSONIn(p string) string
+	JSONOut(col string) string
+	// FoldedDocs reports whether users and groups keep doc_fold, a copy of
+	// the document with every string folded with scim.Fold, because the
+	// database cannot fold in SQL (no server-side functions).
+	FoldedDocs() bool
+	// CountSlots is how many rows hold a tenant's number of users (and of
+	// groups); writers pick one at random so that concurrent creates in
+	// one tenant do not queue for one row lock.
+	CountSlots() int
+}
+
+// LockMode says how a SELECT of a write transaction locks its rows.
+type LockMode int
+
+// The lock modes, as in PostgreSQL.
+const (
+	// ForUpdate: the row will be updated or deleted.
+	ForUpdate LockMode = iota + 1
+	// ForNoKeyUpdate: the row will be updated, its key kept (others may
+	// still reference it).
+	ForNoKeyUpdate
+	// ForKeyShare: the row must not be deleted (or its key changed) before
+	// the transaction ends.
+	ForKeyShare
+)
