@@ -85,7 +85,6 @@ type Store struct {
 	Now func() time.Time
 }
 
-
 // New returns a Store over b.
 func New(b Backend) *Store {
 	return &Store{b: b, d: b, q: b.DB(), Now: time.Now}
