@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -67,25 +65,11 @@ func clean(s string) string {
 }
 
 const (
-	operatorCols         = "SELECT id, email, password_hash, created FROM operators WHERE "
-	sqlInsertOperator    = "INSERT INTO operators (email, email_fold, password_hash, created) VALUES ($1, $2, $3, $4) RETURNING id"
-	sqlOperatorByEmail   = operatorCols + "email_fold = $1"
-	sqlOperatorByID      = operatorCols + "id = $1"
-	sqlUserByUserName    = "SELECT " + userCols + " FROM users WHERE users.tenant_id = $1 AND users.user_name_fold = $2"
-	sqlArchivedUsers     = "SELECT id, user_name, created, deleted FROM archived_users WHERE tenant_id = $1 ORDER BY deleted DESC, seq DESC LIMIT $2"
-	sqlLockArchivedUser  = "SELECT seq, version, created, doc, password_hash FROM archived_users WHERE tenant_id = $1 AND id = $2 ORDER BY deleted DESC, seq DESC LIMIT 1 FOR UPDATE"
-	sqlDeleteArchivedRow = "DELETE FROM archived_users WHERE seq = $1"
+	operatorCols       = "SELECT id, email, password_hash, created FROM operators WHERE "
+	sqlInsertOperator  = "INSERT INTO operators (email, email_fold, password_hash, created) VALUES ($1, $2, $3, $4) RETURNING id"
+	sqlOperatorByEmail = operatorCols + "email_fold = $1"
+	sqlOperatorByID    = operatorCols + "id = $1"
 )
-
-// sqlRestoreUser is sqlInsertUser with the version given ($22) instead of
-// 1: a restored user keeps its version, incremented.
-var sqlRestoreUser = func() string {
-	const from, to = "$3::text, 1, $12::bigint", "$3::text, $22::bigint, $12::bigint"
-	if strings.Count(sqlInsertUser, from) != 1 {
-		panic("postgres: sqlInsertUser changed; update sqlRestoreUser")
-	}
-	return strings.Replace(sqlInsertUser, from, to, 1)
-}()
 
 // CreateOperator stores an operator. Returns store.ErrConflict if the
 // e-mail address (compared under scim.Fold) is taken.
@@ -125,84 +109,6 @@ func (db *DB) OperatorByEmail(ctx context.Context, email string) (store.Operator
 // OperatorByID returns an operator, or store.ErrNotFound.
 func (db *DB) OperatorByID(ctx context.Context, id int64) (store.Operator, error) {
 	return scanOperator(db.pool.QueryRow(ctx, sqlOperatorByID, id))
-}
-
-// UserByUserName returns the live user whose userName equals userName under
-// scim.Fold, or store.ErrNotFound.
-func (db *DB) UserByUserName(ctx context.Context, tenantID int64, userName string) (store.User, error) {
-	fold := scim.Fold(userName)
-	if !storable(fold) { // what a sign-in form was given; no stored userName matches
-		return store.User{}, store.ErrNotFound
-	}
-	u, _, err := scanUser(db.pool.QueryRow(ctx, sqlUserByUserName, tenantID, fold))
-	return u, err
-}
-
-// ArchivedUsers lists a tenant's archived users, most recently deleted
-// first, at most limit (all of them when limit is negative).
-func (db *DB) ArchivedUsers(ctx context.Context, tenantID int64, limit int) ([]store.ArchivedUser, error) {
-	lim := int64(limit)
-	if limit < 0 { // no limit, as SQLite's LIMIT -1
-		lim = math.MaxInt64
-	}
-	rows, err := db.pool.Query(ctx, sqlArchivedUsers, tenantID, lim)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var out []store.ArchivedUser
-	for rows.Next() {
-		var a store.ArchivedUser
-		var created, deleted int64
-		if err := rows.Scan(&a.ID, &a.UserName, &created, &deleted); err != nil {
-			return nil, dbErr(err)
-		}
-		a.Created, a.Deleted = fromNanos(created), fromNanos(deleted)
-		out = append(out, a)
-	}
-	return out, dbErr(rows.Err())
-}
-
-// RestoreUser moves an archived user back to the live users, with its
-// version incremented. Returns store.ErrNotFound, or store.ErrConflict when
-// a live user has its userName: the unique index decides, so a restore
-// racing a create of the same userName through another instance cannot
-// both succeed. The archived row is locked first, so two concurrent
-// restores of one user cannot both succeed either.
-func (db *DB) RestoreUser(ctx context.Context, tenantID int64, id string) (store.User, error) {
-	var u store.User
-	err := db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		var seq, created int64
-		var doc []byte
-		u = store.User{ID: id}
-		err := tx.QueryRow(ctx, sqlLockArchivedUser, tenantID, id).Scan(&seq, &u.Version, &created, &doc, &u.PasswordHash)
-		if err != nil {
-			return dbErr(err)
-		}
-		if err := json.Unmarshal(doc, &u.Attrs); err != nil {
-			return fmt.Errorf("postgres: archived user %s: corrupt document: %w", id, err)
-		}
-		if u.Attrs == nil {
-			u.Attrs = map[string]any{}
-		}
-		u.Version++
-		u.Created, u.Modified = fromNanos(created), fromNanos(nanos(db.now()))
-		h, err := derive(u.Attrs)
-		if err != nil {
-			return err
-		}
-		args := append([]any{tenantID, rand.IntN(countSlots), u.ID}, h.emails.args()...)
-		args = append(args, nanos(u.Created), nanos(u.Modified), h.userName, h.userNameFold,
-			h.externalID, h.displayNameFold, h.active, h.doc, h.docFold, u.PasswordHash, u.Version)
-		b := &pgx.Batch{}
-		b.Queue(sqlRestoreUser, args...)
-		b.Queue(sqlDeleteArchivedRow, seq)
-		return dbErr(tx.SendBatch(ctx, b).Close())
-	})
-	if err != nil {
-		return store.User{}, err
-	}
-	return u, nil
 }
 
 const (

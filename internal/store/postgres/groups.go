@@ -592,3 +592,35 @@ func (db *DB) UserGroups(ctx context.Context, tenantID int64, userIDs []string) 
 	}
 	return out, nil
 }
+
+// checkVersion locks the row of table (users or groups) and calls check
+// with its version; nil check passes.
+func checkVersion(ctx context.Context, tx pgx.Tx, table string, tenantID int64, id string, check func(int64) error) error {
+	if check == nil {
+		return nil
+	}
+	var v int64
+	err := tx.QueryRow(ctx, "SELECT version FROM "+table+" WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenantID, id).Scan(&v)
+	if err != nil {
+		return dbErr(err)
+	}
+	return check(v)
+}
+
+// foldStrings returns v, a decoded JSON value, with every string (not the
+// object keys) folded with scim.Fold. It changes v in place.
+func foldStrings(v any) any {
+	switch v := v.(type) {
+	case string:
+		return scim.Fold(v)
+	case map[string]any:
+		for k, e := range v {
+			v[k] = foldStrings(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = foldStrings(e)
+		}
+	}
+	return v
+}

@@ -106,25 +106,16 @@ func fixture(b *testing.B, n int) *benchFixture {
 	return f
 }
 
-// bulkLoad creates n users in one transaction, through the same insert
-// code as CreateUser.
+// bulkLoad creates n users, a thousand to a transaction, through the
+// same insert code as CreateUser.
 func bulkLoad(ctx context.Context, db *DB, tenantID int64, n int) error {
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		for i := range n {
-			u := store.User{ID: fmt.Sprintf("%d-%08d", tenantID, i), Version: 1,
-				Created: at.Add(time.Duration(i) * time.Second), Modified: at.Add(time.Duration(i) * time.Second),
-				Attrs: benchAttrFn(i)}
-			h, err := derive(u.Attrs)
-			if err != nil {
-				return err
-			}
-			if err := db.insertUser(ctx, tx, tenantID, &u, &h); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	us := make([]store.User, n)
+	for i := range us {
+		created := at.Add(time.Duration(i) * time.Second)
+		us[i] = store.User{ID: fmt.Sprintf("%d-%08d", tenantID, i), Created: created, Modified: created, Attrs: benchAttrFn(i)}
+	}
+	return db.BulkCreateUsers(ctx, tenantID, us)
 }
 
 func BenchmarkCreateUser(b *testing.B) {

@@ -61,68 +61,6 @@ func (db *DB) OperatorByID(ctx context.Context, id int64) (store.Operator, error
 	return scanOperator(db.rs.queryRow(ctx, nil, operatorCols+"id = ?", id))
 }
 
-// UserByUserName returns the live user with the given userName (under
-// scim.Fold), or store.ErrNotFound.
-func (db *DB) UserByUserName(ctx context.Context, tenantID int64, userName string) (store.User, error) {
-	u, _, err := scanUser(db.rs.queryRow(ctx, nil, "SELECT "+userCols+" FROM users WHERE users.tenant_id = ? AND users.user_name_fold = ?",
-		tenantID, scim.Fold(userName)))
-	return u, err
-}
-
-// ArchivedUsers lists a tenant's archived users, most recently deleted
-// first.
-func (db *DB) ArchivedUsers(ctx context.Context, tenantID int64, limit int) ([]store.ArchivedUser, error) {
-	rows, err := db.rs.query(ctx, nil, "SELECT id, user_name, created, deleted FROM archived_users WHERE tenant_id = ? ORDER BY deleted DESC, seq DESC LIMIT ?", tenantID, limit)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var out []store.ArchivedUser
-	for rows.Next() {
-		var a store.ArchivedUser
-		var created, deleted int64
-		if err := rows.Scan(&a.ID, &a.UserName, &created, &deleted); err != nil {
-			return nil, dbErr(err)
-		}
-		a.Created, a.Deleted = fromNanos(created), fromNanos(deleted)
-		out = append(out, a)
-	}
-	return out, dbErr(rows.Err())
-}
-
-// RestoreUser moves an archived user back to the live users, with its
-// version incremented. Returns store.ErrNotFound, or store.ErrConflict when
-// a live user has taken its userName.
-func (db *DB) RestoreUser(ctx context.Context, tenantID int64, id string) (store.User, error) {
-	var u store.User
-	err := db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var seq, created int64
-		var doc []byte
-		err := db.ws.queryRow(ctx, tx, "SELECT seq, version, created, json(doc), password_hash FROM archived_users WHERE tenant_id = ? AND id = ? ORDER BY deleted DESC LIMIT 1",
-			tenantID, id).Scan(&seq, &u.Version, &created, &doc, &u.PasswordHash)
-		if err != nil {
-			return dbErr(err)
-		}
-		if err := json.Unmarshal(doc, &u.Attrs); err != nil {
-			return fmt.Errorf("sqlite: archived user %s: corrupt document: %w", id, err)
-		}
-		u.ID, u.Version, u.Created, u.Modified = id, u.Version+1, fromNanos(created), fromNanos(nanos(db.now()))
-		h, err := derive(u.Attrs)
-		if err != nil {
-			return err
-		}
-		if err := db.insertUser(ctx, tx, tenantID, &u, &h); err != nil {
-			return err
-		}
-		_, err = db.ws.exec(ctx, tx, "DELETE FROM archived_users WHERE seq = ?", seq)
-		return dbErr(err)
-	})
-	if err != nil {
-		return store.User{}, err
-	}
-	return u, nil
-}
-
 // CreateSession stores s.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {

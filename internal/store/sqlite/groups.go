@@ -531,3 +531,17 @@ func (db *DB) UserGroups(ctx context.Context, tenantID int64, userIDs []string) 
 	}
 	return out, nil
 }
+
+// checkVersion calls check with the current version of the row of table
+// (users or groups) inside tx; nil check passes.
+func (db *DB) checkVersion(ctx context.Context, tx *sql.Tx, table string, tenantID int64, id string, check func(int64) error) error {
+	if check == nil {
+		return nil
+	}
+	var v int64
+	err := tx.QueryRowContext(ctx, "SELECT version FROM "+table+" WHERE tenant_id = ? AND id = ?", tenantID, id).Scan(&v)
+	if err != nil {
+		return dbErr(err)
+	}
+	return check(v)
+}

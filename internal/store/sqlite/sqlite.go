@@ -122,8 +122,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // writeStmts are the statements write transactions run.
 var writeStmts = []string{
 	sqlSavepoint, sqlRelease, sqlRollbackTo,
-	sqlUserByID, sqlInsertUser, sqlUpdateUser, sqlInsertEmail, sqlDeleteEmails,
-	sqlArchiveUser, sqlDeleteUser, sqlPurgeUser,
 	sqlGroupByID, sqlInsertGroup, sqlUpdateGroup, sqlTouchGroup, sqlDeleteGroup,
 	sqlTouchParents, sqlDeleteMemberships,
 	sqlCheckMembers, sqlAddMembers, sqlRemoveMembers, sqlRemoveAllMembers, sqlMembers,

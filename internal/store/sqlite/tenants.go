@@ -1,3 +1,3 @@
 package sqlite
 
-const sqlTenantUserCnt = "SELECT coalesce((SELECT n FROM user_counts WHERE tenant_id = ?), 0)"
+const sqlTenantUserCnt = "SELECT coalesce(sum(n), 0) FROM user_counts WHERE tenant_id = ?"

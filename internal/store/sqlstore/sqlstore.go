@@ -83,11 +83,13 @@ type Store struct {
 	// Now is the clock for the times the store sets itself (tenant
 	// creation, archiving). Tests may replace it before first use.
 	Now func() time.Time
+
+	users userSQL
 }
 
 // New returns a Store over b.
 func New(b Backend) *Store {
-	return &Store{b: b, d: b, q: b.DB(), Now: time.Now}
+	return &Store{b: b, d: b, q: b.DB(), Now: time.Now, users: newUserSQL(b)}
 }
 
 // Backend returns the store's backend.

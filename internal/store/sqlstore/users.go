@@ -1,0 +1,496 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/store"
+)
+
+// userSQL are the statements of users, built once for the dialect.
+type userSQL struct {
+	cols, byID, lockByID, byUserName, insert, restore, update string
+}
+
+func newUserSQL(d Dialect) userSQL {
+	var u userSQL
+	u.cols = "users.seq, users.id, users.version, users.created, users.modified, " + d.JSONOut("users.doc") + ", users.password_hash"
+	u.byID = "SELECT " + u.cols + " FROM users WHERE users.tenant_id = ? AND users.id = ?"
+	u.lockByID = u.byID + d.Lock(ForUpdate)
+	u.byUserName = "SELECT " + u.cols + " FROM users WHERE users.tenant_id = ? AND users.user_name_fold = ?"
+	docCols, docVals, docSet := "doc", d.JSONIn("?"), "doc = "+d.JSONIn("?")
+	if d.FoldedDocs() {
+		docCols += ", doc_fold"
+		docVals += ", " + d.JSONIn("?")
+		docSet += ", doc_fold = " + d.JSONIn("?")
+	}
+	u.insert = "INSERT INTO users (tenant_id, id, version, created, modified, user_name, user_name_fold, external_id, display_name_fold, active, " +
+		docCols + ", password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + docVals + ", ?)"
+	u.update = "UPDATE users SET version = ?, modified = ?, user_name = ?, user_name_fold = ?, external_id = ?, display_name_fold = ?, active = ?, " +
+		docSet + ", password_hash = ? WHERE seq = ?"
+	u.restore = "SELECT seq, version, created, " + d.JSONOut("doc") + ", password_hash FROM archived_users WHERE tenant_id = ? AND id = ? ORDER BY deleted DESC, seq DESC LIMIT 1" + d.Lock(ForUpdate)
+	return u
+}
+
+const (
+	sqlInsertEmail = "INSERT INTO user_emails (user_seq, pos, tenant_id, value, value_fold, type, type_fold, display, display_fold, is_primary) " +
+		"VALUES ((SELECT seq FROM users WHERE tenant_id = ? AND id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	sqlDeleteEmails  = "DELETE FROM user_emails WHERE user_seq = ?"
+	sqlCountUsers    = "INSERT INTO user_counts (tenant_id, slot, n) VALUES (?, ?, ?) ON CONFLICT (tenant_id, slot) DO UPDATE SET n = user_counts.n + excluded.n"
+	sqlTenantUserCnt = "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM user_counts WHERE tenant_id = ?"
+	sqlArchiveUser   = "INSERT INTO archived_users (seq, tenant_id, id, version, created, modified, deleted, user_name, external_id, doc, password_hash) " +
+		"SELECT seq, tenant_id, id, version, created, modified, CAST(? AS BIGINT), user_name, external_id, doc, password_hash FROM users WHERE tenant_id = ? AND id = ?"
+	sqlDeleteUser      = "DELETE FROM users WHERE tenant_id = ? AND id = ?"
+	sqlPurgeArchived   = "DELETE FROM archived_users WHERE tenant_id = ? AND id = ?"
+	sqlDeleteArchived  = "DELETE FROM archived_users WHERE seq = ?"
+	sqlArchivedUsers   = "SELECT id, user_name, created, deleted FROM archived_users WHERE tenant_id = ? ORDER BY deleted DESC, seq DESC LIMIT ?"
+	sqlTouchParents    = "UPDATE groups SET version = version + 1, modified = ? WHERE seq IN (SELECT m.group_seq FROM group_members m WHERE m.tenant_id = ? AND m.member_id = ? AND m.member_type = ?)"
+	sqlDeleteMemberOfs = "DELETE FROM group_members WHERE tenant_id = ? AND member_id = ? AND member_type = ?"
+)
+
+// ScanUser reads the columns of UserCols. (Exported for the backends'
+// lists until lists move here.)
+func (s *Store) ScanUser(row Row) (store.User, int64, error) { return s.scanUser(row) }
+
+// UserCols are the columns ScanUser reads.
+func (s *Store) UserCols() string { return s.users.cols }
+
+// scanUser reads the columns of userSQL.cols.
+func (s *Store) scanUser(row Row) (store.User, int64, error) {
+	var u store.User
+	var seq, created, modified int64
+	var doc []byte
+	if err := row.Scan(&seq, &u.ID, &u.Version, &created, &modified, &doc, &u.PasswordHash); err != nil {
+		return store.User{}, 0, err
+	}
+	u.Created = fromNanos(created)
+	u.Modified = fromNanos(modified)
+	if err := json.Unmarshal(doc, &u.Attrs); err != nil {
+		return store.User{}, 0, fmt.Errorf("%s: user %s: corrupt document: %w", s.d.Name(), u.ID, err)
+	}
+	if u.Attrs == nil {
+		u.Attrs = map[string]any{}
+	}
+	return u, seq, nil
+}
+
+// hot holds the columns derived from a user's attributes.
+type hot struct {
+	doc, docFold    string
+	userName        string
+	userNameFold    string
+	externalID      any // string or nil
+	displayNameFold any // string or nil
+	active          bool
+	emails          []emailRow
+}
+
+// emailRow is one user_emails row; nil fields are NULL.
+type emailRow struct {
+	value, valueFold, typ, typFold, display, displayFold any // string or nil
+	primary                                              any // bool or nil
+}
+
+// derive computes a user's document and hot columns from its attributes.
+// It is the only place that knows how Attrs map to columns.
+func (s *Store) derive(attrs map[string]any) (hot, error) {
+	var h hot
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	doc, docFold, err := s.docs(attrs)
+	if err != nil {
+		return h, fmt.Errorf("%s: encode user: %w", s.d.Name(), err)
+	}
+	h.doc, h.docFold = doc, docFold
+	un, _ := attrs["userName"].(string)
+	if un == "" {
+		return h, fmt.Errorf("%s: user has no userName", s.d.Name())
+	}
+	h.userName, h.userNameFold = un, scim.Fold(un)
+	if s, ok := attrs["externalId"].(string); ok {
+		h.externalID = s
+	}
+	if s, ok := attrs["displayName"].(string); ok {
+		h.displayNameFold = scim.Fold(s)
+	}
+	h.active = true
+	switch v := attrs["active"].(type) {
+	case nil:
+	case bool:
+		h.active = v
+	default:
+		return h, fmt.Errorf("%s: user %q: active is %T, not a boolean", s.d.Name(), un, v)
+	}
+	h.emails = emailRows(attrs)
+	return h, nil
+}
+
+// docs encodes a resource's attributes as its document and, when the
+// dialect keeps one, the folded copy (every string, not the keys, folded
+// with scim.Fold).
+func (s *Store) docs(attrs map[string]any) (doc, docFold string, err error) {
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return "", "", err
+	}
+	if !s.d.FoldedDocs() {
+		return string(b), "", nil
+	}
+	var generic any
+	if err := json.Unmarshal(b, &generic); err != nil {
+		return "", "", err
+	}
+	f, err := json.Marshal(foldStrings(generic))
+	return string(b), string(f), err
+}
+
+// docArgs are the arguments of the document placeholders of an insert or
+// update: the document and, when the dialect keeps it, its folded copy.
+func (s *Store) docArgs(doc, docFold string) []any {
+	if s.d.FoldedDocs() {
+		return []any{doc, docFold}
+	}
+	return []any{doc}
+}
+
+// foldStrings returns v, a decoded JSON value, with every string (not the
+// object keys) folded with scim.Fold. It changes v in place.
+func foldStrings(v any) any {
+	switch v := v.(type) {
+	case string:
+		return scim.Fold(v)
+	case map[string]any:
+		for k, e := range v {
+			v[k] = foldStrings(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = foldStrings(e)
+		}
+	}
+	return v
+}
+
+// emailRows derives the user_emails rows from a user's attributes.
+func emailRows(attrs map[string]any) []emailRow {
+	var rows []emailRow
+	str := func(v any) (raw, fold any) {
+		if s, ok := v.(string); ok {
+			return s, scim.Fold(s)
+		}
+		return nil, nil
+	}
+	for _, e := range elements(attrs["emails"]) {
+		var r emailRow
+		r.value, r.valueFold = str(e["value"])
+		r.typ, r.typFold = str(e["type"])
+		r.display, r.displayFold = str(e["display"])
+		if b, ok := e["primary"].(bool); ok {
+			r.primary = b
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// elements returns the complex values of a multi-valued attribute, in
+// order; elements that are not objects are skipped. It accepts the shapes
+// callers build ([]map[string]any) and the shape JSON decodes to ([]any).
+func elements(v any) []map[string]any {
+	switch v := v.(type) {
+	case []map[string]any:
+		return v
+	case []any:
+		out := make([]map[string]any, 0, len(v))
+		for _, e := range v {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// countSlot picks the slot of a tenant's count rows that a writer updates.
+func (s *Store) countSlot() int { return rand.IntN(s.d.CountSlots()) }
+
+// insertUser queues the insertion of u, whose hot columns are h, with its
+// e-mail rows and the tenant's count.
+func (s *Store) insertUser(ctx context.Context, q Querier, tenantID int64, u *store.User, h *hot) {
+	args := []any{tenantID, u.ID, u.Version, nanos(u.Created), nanos(u.Modified), h.userName, h.userNameFold,
+		h.externalID, h.displayNameFold, h.active}
+	args = append(append(args, s.docArgs(h.doc, h.docFold)...), u.PasswordHash)
+	q.Queue(ctx, s.users.insert, args...)
+	insertEmails(ctx, q, tenantID, u.ID, h.emails)
+	q.Queue(ctx, sqlCountUsers, tenantID, s.countSlot(), 1)
+}
+
+func insertEmails(ctx context.Context, q Querier, tenantID int64, id string, emails []emailRow) {
+	for i, e := range emails {
+		q.Queue(ctx, sqlInsertEmail, tenantID, id, i, tenantID, e.value, e.valueFold, e.typ, e.typFold, e.display, e.displayFold, e.primary)
+	}
+}
+
+// CreateUser stores a new user with Version 1. Returns store.ErrConflict if
+// another live user of the tenant has the same folded userName (the unique
+// index decides, so concurrent creates through several instances cannot
+// both succeed), and store.ErrNotFound if the tenant does not exist.
+func (s *Store) CreateUser(ctx context.Context, tenantID int64, u store.User) (store.User, error) {
+	h, err := s.derive(u.Attrs)
+	if err != nil {
+		return store.User{}, err
+	}
+	u.Version = 1
+	u.Created = fromNanos(nanos(u.Created))
+	u.Modified = fromNanos(nanos(u.Modified))
+	err = s.write(ctx, func(ctx context.Context, q Querier) error {
+		s.insertUser(ctx, q, tenantID, &u, &h)
+		return nil
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// User returns a live user, or store.ErrNotFound.
+func (s *Store) User(ctx context.Context, tenantID int64, id string) (store.User, error) {
+	u, _, err := s.scanUser(s.q.QueryRow(ctx, s.users.byID, tenantID, id))
+	return u, err
+}
+
+// UpdateUser reads the user, its row locked, and calls fn with it inside
+// one write transaction, then stores what fn left (Attrs, PasswordHash,
+// Modified) with Version incremented. Concurrent updates of one user,
+// through any number of instances, queue on the row lock (or, on SQLite,
+// the single writer), so each fn sees the version the previous one stored:
+// no update is lost, and a version check in fn (If-Match) is exact. fn's
+// error aborts the update and is returned unchanged. Returns
+// store.ErrNotFound, or store.ErrConflict if the new userName is taken.
+//
+// fn runs inside the write transaction: it must be quick (no password
+// hashing, no I/O), must not call the store, and may be called more than
+// once.
+func (s *Store) UpdateUser(ctx context.Context, tenantID int64, id string, fn func(*store.User) error) (store.User, error) {
+	var u store.User
+	err := s.write(ctx, func(ctx context.Context, q Querier) error {
+		cur, seq, err := s.scanUser(q.QueryRow(ctx, s.users.lockByID, tenantID, id))
+		if err != nil {
+			return err
+		}
+		oldEmails := emailRows(cur.Attrs)
+		u = cur
+		if err := fn(&u); err != nil {
+			return err
+		}
+		u.ID, u.Created, u.Version = cur.ID, cur.Created, cur.Version+1
+		u.Modified = fromNanos(nanos(u.Modified))
+		h, err := s.derive(u.Attrs)
+		if err != nil {
+			return err
+		}
+		args := []any{u.Version, nanos(u.Modified), h.userName, h.userNameFold, h.externalID, h.displayNameFold, h.active}
+		args = append(append(args, s.docArgs(h.doc, h.docFold)...), u.PasswordHash, seq)
+		q.Queue(ctx, s.users.update, args...)
+		if !slices.Equal(oldEmails, h.emails) {
+			q.Queue(ctx, sqlDeleteEmails, seq)
+			insertEmails(ctx, q, tenantID, u.ID, h.emails)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// DeleteUser removes a live user from SCIM. With archive its record moves
+// to archived_users (its userName is free again) until PurgeUser; otherwise
+// it is destroyed. Either way the user leaves every group it was a member
+// of (those groups get a new version): an archived user is a member of
+// nothing, and restoring one does not restore its memberships. Returns
+// store.ErrNotFound.
+func (s *Store) DeleteUser(ctx context.Context, tenantID int64, id string, archive bool) error {
+	return s.DeleteUserIf(ctx, tenantID, id, archive, nil)
+}
+
+// DeleteUserIf is DeleteUser guarded by check (see store.Store).
+func (s *Store) DeleteUserIf(ctx context.Context, tenantID int64, id string, archive bool, check func(int64) error) error {
+	return s.write(ctx, func(ctx context.Context, q Querier) error {
+		if err := s.checkVersion(ctx, q, "users", tenantID, id, check); err != nil {
+			return err
+		}
+		if archive {
+			q.Queue(ctx, sqlArchiveUser, nanos(s.Now()), tenantID, id)
+		}
+		if err := affectedOne(q.Exec(ctx, sqlDeleteUser, tenantID, id)); err != nil {
+			return err
+		}
+		q.Queue(ctx, sqlCountUsers, tenantID, s.countSlot(), -1)
+		s.deleteMemberships(ctx, q, tenantID, id, store.MemberUser)
+		return nil
+	})
+}
+
+// PurgeUser destroys a user's record, live or archived, and, for a live
+// user, its memberships. Returns store.ErrNotFound if neither exists.
+func (s *Store) PurgeUser(ctx context.Context, tenantID int64, id string) error {
+	return s.write(ctx, func(ctx context.Context, q Querier) error {
+		live, err := q.Exec(ctx, sqlDeleteUser, tenantID, id)
+		if err != nil {
+			return err
+		}
+		archived, err := q.Exec(ctx, sqlPurgeArchived, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if live+archived == 0 {
+			return store.ErrNotFound
+		}
+		if live > 0 {
+			q.Queue(ctx, sqlCountUsers, tenantID, s.countSlot(), -1)
+			s.deleteMemberships(ctx, q, tenantID, id, store.MemberUser)
+		}
+		return nil
+	})
+}
+
+// deleteMemberships queues the removal of a user or group (typ) from every
+// group of the tenant, and gives those groups a new version. On
+// PostgreSQL it runs after the statement that deleted the member, with a
+// snapshot that sees every membership committed before that delete (which
+// waited for the adders' key-share locks).
+func (s *Store) deleteMemberships(ctx context.Context, q Querier, tenantID int64, id, typ string) {
+	q.Queue(ctx, sqlTouchParents, nanos(s.Now()), tenantID, id, typ)
+	q.Queue(ctx, sqlDeleteMemberOfs, tenantID, id, typ)
+}
+
+// checkVersion locks the row of table (users or groups) and calls check
+// with its version; nil check passes.
+func (s *Store) checkVersion(ctx context.Context, q Querier, table string, tenantID int64, id string, check func(int64) error) error {
+	if check == nil {
+		return nil
+	}
+	var v int64
+	err := q.QueryRow(ctx, "SELECT version FROM "+table+" WHERE tenant_id = ? AND id = ?"+s.d.Lock(ForUpdate), tenantID, id).Scan(&v)
+	if err != nil {
+		return err
+	}
+	return check(v)
+}
+
+// storable reports whether s can be stored in a text column: PostgreSQL
+// refuses NUL characters and invalid UTF-8.
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// UserByUserName returns the live user whose userName equals userName under
+// scim.Fold, or store.ErrNotFound.
+func (s *Store) UserByUserName(ctx context.Context, tenantID int64, userName string) (store.User, error) {
+	fold := scim.Fold(userName)
+	if !storable(fold) { // what a sign-in form was given; no stored userName matches
+		return store.User{}, store.ErrNotFound
+	}
+	u, _, err := s.scanUser(s.q.QueryRow(ctx, s.users.byUserName, tenantID, fold))
+	return u, err
+}
+
+// ArchivedUsers lists a tenant's archived users, most recently deleted
+// first, at most limit (all of them when limit is negative).
+func (s *Store) ArchivedUsers(ctx context.Context, tenantID int64, limit int) ([]store.ArchivedUser, error) {
+	lim := int64(limit)
+	if limit < 0 {
+		lim = math.MaxInt64
+	}
+	rows, err := s.q.Query(ctx, sqlArchivedUsers, tenantID, lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ArchivedUser
+	for rows.Next() {
+		var a store.ArchivedUser
+		var created, deleted int64
+		if err := rows.Scan(&a.ID, &a.UserName, &created, &deleted); err != nil {
+			return nil, err
+		}
+		a.Created, a.Deleted = fromNanos(created), fromNanos(deleted)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RestoreUser moves an archived user back to the live users, with its
+// version incremented. Returns store.ErrNotFound, or store.ErrConflict when
+// a live user has its userName: the unique index decides, so a restore
+// racing a create of the same userName through another instance cannot
+// both succeed. The archived row is locked first, so two concurrent
+// restores of one user cannot both succeed either.
+func (s *Store) RestoreUser(ctx context.Context, tenantID int64, id string) (store.User, error) {
+	var u store.User
+	err := s.write(ctx, func(ctx context.Context, q Querier) error {
+		var seq, created int64
+		var doc []byte
+		u = store.User{ID: id}
+		if err := q.QueryRow(ctx, s.users.restore, tenantID, id).Scan(&seq, &u.Version, &created, &doc, &u.PasswordHash); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(doc, &u.Attrs); err != nil {
+			return fmt.Errorf("%s: archived user %s: corrupt document: %w", s.d.Name(), id, err)
+		}
+		if u.Attrs == nil {
+			u.Attrs = map[string]any{}
+		}
+		u.Version++
+		u.Created, u.Modified = fromNanos(created), fromNanos(nanos(s.Now()))
+		h, err := s.derive(u.Attrs)
+		if err != nil {
+			return err
+		}
+		s.insertUser(ctx, q, tenantID, &u, &h)
+		q.Queue(ctx, sqlDeleteArchived, seq)
+		return nil
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// BulkCreateUsers creates users as CreateUser does, a thousand to a
+// transaction; for loading fixtures and imports. On an error, the users of
+// the transactions committed before it stay.
+func (s *Store) BulkCreateUsers(ctx context.Context, tenantID int64, us []store.User) error {
+	for lo := 0; lo < len(us); lo += 1000 {
+		chunk := us[lo:min(lo+1000, len(us))]
+		hs := make([]hot, len(chunk))
+		for i := range chunk {
+			h, err := s.derive(chunk[i].Attrs)
+			if err != nil {
+				return err
+			}
+			hs[i] = h
+			chunk[i].Version = 1
+		}
+		err := s.write(ctx, func(ctx context.Context, q Querier) error {
+			for i := range chunk {
+				s.insertUser(ctx, q, tenantID, &chunk[i], &hs[i])
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
