@@ -319,3 +319,14 @@ func (dialect) JSONIn(p string) string    { return "CAST(" + p + " AS jsonb)" }
 func (dialect) JSONOut(col string) string { return col }
 func (dialect) FoldedDocs() bool          { return true } // no server-side functions: folded in Go
 func (dialect) CountSlots() int           { return countSlots }
+
+func (dialect) In(expr, elem string) string { return expr + " = ANY(CAST(? AS " + elem + "[]))" }
+func (dialect) Rows(alias, elem string) string {
+	return "unnest(CAST(? AS " + elem + "[])) WITH ORDINALITY AS " + alias + "(value, ord)"
+}
+func (dialect) List(v any) any      { return v } // pgx binds slices as arrays
+func (dialect) FixedJoin() string   { return "JOIN" }
+func (dialect) MemberOrder() string { return "ord" }
+func (dialect) JSONField(col, key string) string {
+	return "(" + col + " ->> '" + key + "')"
+}

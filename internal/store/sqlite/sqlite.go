@@ -20,6 +20,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/sqlstore"
 )
@@ -116,15 +117,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.w = newWriter(db.write, db.ws)
 	db.Store = sqlstore.New(backend{db: db})
+	db.Store.MemberFilter = func(e filter.Expr, tenantID int64) (string, []any, error) {
+		c, err := compileMemberFilter(e, tenantID)
+		return c.sql, c.args, err
+	}
 	return db, nil
 }
 
 // writeStmts are the statements write transactions run.
 var writeStmts = []string{
 	sqlSavepoint, sqlRelease, sqlRollbackTo,
-	sqlGroupByID, sqlInsertGroup, sqlUpdateGroup, sqlTouchGroup, sqlDeleteGroup,
-	sqlTouchParents, sqlDeleteMemberships,
-	sqlCheckMembers, sqlAddMembers, sqlRemoveMembers, sqlRemoveAllMembers, sqlMembers,
 }
 
 // pragmas returns the DSN parameters every connection gets.

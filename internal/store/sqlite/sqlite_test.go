@@ -272,15 +272,19 @@ func TestQueryPlans(t *testing.T) {
 		args []any
 		want []string
 	}{
-		{"SELECT " + userCols + " FROM users WHERE users.tenant_id = ? AND users.id = ?", []any{1, "x"}, []string{"users_id"}},
-		{sqlGroupByID, []any{1, "x"}, []string{"groups_id"}},
-		{sqlMembers, []any{1}, []string{"group_members_order (group_seq=?)", "users_id (tenant_id=? AND id=?)", "groups_id (tenant_id=? AND id=?)"}},
-		{sqlPageMembers, []any{"[1]"}, []string{"group_members_order (group_seq=?)"}},
-		{sqlRemoveMembers, []any{1, `["x"]`}, []string{"(group_seq=? AND member_id=?)"}},
-		{sqlDeleteMemberships, []any{1, "x", "User"}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
-		{sqlTouchParents, []any{0, 1, "x", "User"}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
-		{sqlCheckMembers, []any{"g", 1, `["x"]`, 1, 1}, []string{"group_members_member (tenant_id=? AND member_id=?)", "users_id", "groups_id"}},
-		{sqlUserGroups, []any{`["x"]`, 1}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
+		{db.Statement("user.byID"), []any{1, "x"}, []string{"users_id"}},
+		{db.Statement("user.byUserName"), []any{1, "x"}, []string{"users_user_name"}},
+		{db.Statement("group.byID"), []any{1, "x"}, []string{"groups_id"}},
+		{db.Statement("group.members"), []any{1}, []string{"group_members_order (group_seq=?)", "users_id (tenant_id=? AND id=?)", "groups_id (tenant_id=? AND id=?)"}},
+		{db.Statement("group.pageMembers"), []any{"[1]"}, []string{"group_members_order (group_seq=?)"}},
+		{db.Statement("group.addMembers"), []any{1, 1, 1, `["x"]`}, []string{"users_id"}},
+		{db.Statement("group.removeMembers"), []any{1, `["x"]`}, []string{"(group_seq=? AND member_id=?)"}},
+		{db.Statement("group.deleteMembership"), []any{1, "x", "User"}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
+		{db.Statement("group.touchParents"), []any{0, 1, "x", "User"}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
+		{db.Statement("group.lockUsers"), []any{1, `["x"]`}, []string{"users_id (tenant_id=? AND id=?)"}},
+		{db.Statement("group.lockGroups"), []any{1, `["x"]`}, []string{"groups_id (tenant_id=? AND id=?)"}},
+		{db.Statement("group.ancestors"), []any{1, "g", 1, `["x"]`}, []string{"groups_id (tenant_id=? AND id=?)", "group_members_member (tenant_id=? AND member_id=?)"}},
+		{db.Statement("group.userGroups"), []any{1, `["x"]`}, []string{"group_members_member (tenant_id=? AND member_id=?)"}},
 	} {
 		plan := explain(t, db, "EXPLAIN QUERY PLAN "+tc.q, tc.args...)
 		for _, w := range tc.want {
@@ -288,7 +292,7 @@ func TestQueryPlans(t *testing.T) {
 				t.Errorf("%s\nplan does not use %s:\n%s", tc.q, w, plan)
 			}
 		}
-		if strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") && (tc.q == sqlMembers || tc.q == sqlPageMembers) {
+		if strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") && (tc.q == db.Statement("group.members") || tc.q == db.Statement("group.pageMembers")) {
 			t.Errorf("%s\nsorts:\n%s", tc.q, plan)
 		}
 		noScan(t, tc.q, plan)

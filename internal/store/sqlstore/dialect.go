@@ -28,6 +28,27 @@ type Dialect interface {
 	// groups); writers pick one at random so that concurrent creates in
 	// one tenant do not queue for one row lock.
 	CountSlots() int
+
+	// In is the condition "expr is one of the values of a list bound to
+	// one placeholder", whose argument List makes; elem is the values'
+	// SQL type, "text" or "bigint".
+	In(expr, elem string) string
+	// Rows is a FROM item over a list bound to one placeholder (made by
+	// List), as alias(value, ord): each value with its position, in order.
+	Rows(alias, elem string) string
+	// List is the argument of the placeholder of In or Rows: v is a
+	// []string or an []int64.
+	List(v any) any
+	// FixedJoin is the inner join that the planner may not reorder
+	// ("CROSS JOIN" on SQLite, whose planner has no statistics to choose
+	// well), or a plain "JOIN".
+	FixedJoin() string
+	// MemberOrder is the column of group_members that orders a group's
+	// members as they were added.
+	MemberOrder() string
+	// JSONField is the text of the top-level member key of the document
+	// in column col (key is a constant, not user input).
+	JSONField(col, key string) string
 }
 
 // LockMode says how a SELECT of a write transaction locks its rows.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -84,12 +85,18 @@ type Store struct {
 	// creation, archiving). Tests may replace it before first use.
 	Now func() time.Time
 
-	users userSQL
+	users  userSQL
+	groups groupSQL
+
+	// MemberFilter compiles a filter over group members (the filter of
+	// PATCH path members[...]) to a condition on group_members row m. It
+	// is set by the backend until the filter compiler moves here.
+	MemberFilter func(e filter.Expr, tenantID int64) (sql string, args []any, err error)
 }
 
 // New returns a Store over b.
 func New(b Backend) *Store {
-	return &Store{b: b, d: b, q: b.DB(), Now: time.Now, users: newUserSQL(b)}
+	return &Store{b: b, d: b, q: b.DB(), Now: time.Now, users: newUserSQL(b), groups: newGroupSQL(b)}
 }
 
 // Backend returns the store's backend.
@@ -141,3 +148,14 @@ func FromNanos(n int64) time.Time { return fromNanos(n) }
 
 // ErrClosed is returned by writes after Close.
 var ErrClosed = errors.New("the database is closed")
+
+// cond is a compiled SQL condition with its arguments.
+type cond struct {
+	sql  string
+	args []any
+}
+
+func (s *Store) compileMemberFilter(e filter.Expr, tenantID int64) (cond, error) {
+	q, args, err := s.MemberFilter(e, tenantID)
+	return cond{sql: q, args: args}, err
+}

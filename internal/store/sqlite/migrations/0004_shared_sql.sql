@@ -20,3 +20,16 @@ CREATE TABLE user_counts_slots (
 INSERT INTO user_counts_slots (tenant_id, slot, n) SELECT tenant_id, 0, n FROM user_counts;
 DROP TABLE user_counts;
 ALTER TABLE user_counts_slots RENAME TO user_counts;
+
+-- group_counts likewise.
+DROP TRIGGER groups_count_insert;
+DROP TRIGGER groups_count_delete;
+CREATE TABLE group_counts_slots (
+    tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+    slot      INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, slot)
+) STRICT, WITHOUT ROWID;
+INSERT INTO group_counts_slots (tenant_id, slot, n) SELECT tenant_id, 0, n FROM group_counts;
+DROP TABLE group_counts;
+ALTER TABLE group_counts_slots RENAME TO group_counts;
