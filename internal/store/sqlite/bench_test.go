@@ -14,6 +14,7 @@ import (
 	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/storetest"
 )
 
 // Benchmarks:
@@ -31,6 +32,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	bench.Close()
 	if fixtureDir != "" {
 		os.RemoveAll(fixtureDir)
 	}
@@ -38,220 +40,52 @@ func TestMain(m *testing.M) {
 }
 
 var (
-	fixtureMu   sync.Mutex
-	fixtureDir  string
-	fixtureDBs  = map[int]*benchFixture{}
-	benchAttrFn = func(i int) map[string]any {
-		return map[string]any{
-			"userName":    fmt.Sprintf("user%07d@example.com", i),
-			"externalId":  fmt.Sprintf("ext-%07d", i),
-			"displayName": fmt.Sprintf("User %d", i),
-			"active":      true,
-			"name":        map[string]any{"givenName": "User", "familyName": fmt.Sprintf("Number%d", i)},
-			"title":       []string{"Engineer", "Manager", "Sales"}[i%3],
-			"emails": []any{
-				map[string]any{"value": fmt.Sprintf("user%07d@example.com", i), "type": "work", "primary": true},
-				map[string]any{"value": fmt.Sprintf("user%07d@home.example.org", i), "type": "home"},
-			},
-			schema.EnterpriseURN: map[string]any{"department": []string{"Engineering", "Sales"}[i%2]},
-		}
-	}
+	fixtureMu  sync.Mutex
+	fixtureDir string
+	fixtureSeq int
 )
 
-type benchFixture struct {
-	db     *DB
-	tenant int64
-	n      int
-}
-
-// fixture returns a database whose tenant "bench" holds n users (and whose
-// tenant "other" holds n/10, so the tenant predicate matters).
-func fixture(b *testing.B, n int) *benchFixture {
+// openFixture opens a new database in fixtureDir, which lives until the
+// process ends (a benchmark's TempDir would be removed while later
+// benchmarks still use the fixture).
+func openFixture(b *testing.B, name string) *DB {
 	b.Helper()
 	fixtureMu.Lock()
-	defer fixtureMu.Unlock()
-	if f := fixtureDBs[n]; f != nil {
-		return f
-	}
 	if fixtureDir == "" {
 		d, err := os.MkdirTemp("", "scimd-bench-")
 		if err != nil {
+			fixtureMu.Unlock()
 			b.Fatal(err)
 		}
 		fixtureDir = d
 	}
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(fixtureDir, fmt.Sprintf("bench-%d.db", n)))
+	fixtureSeq++
+	path := filepath.Join(fixtureDir, fmt.Sprintf("%s-%d.db", name, fixtureSeq))
+	fixtureMu.Unlock()
+	db, err := Open(context.Background(), path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	start := time.Now()
-	other, err := db.CreateTenant(ctx, "other")
-	if err != nil {
-		b.Fatal(err)
-	}
-	tn, err := db.CreateTenant(ctx, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := bulkLoad(ctx, db, other.ID, n/10); err != nil {
-		b.Fatal(err)
-	}
-	if err := bulkLoad(ctx, db, tn.ID, n); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("fixture of %d users built in %v", n, time.Since(start).Round(time.Millisecond))
-	f := &benchFixture{db: db, tenant: tn.ID, n: n}
-	fixtureDBs[n] = f
-	return f
+	return db
 }
 
-// bulkLoad creates n users, a thousand to a transaction, through the
-// same insert code as CreateUser.
-func bulkLoad(ctx context.Context, db *DB, tenantID int64, n int) error {
-	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	us := make([]store.User, n)
-	for i := range us {
-		created := at.Add(time.Duration(i) * time.Second)
-		us[i] = store.User{ID: fmt.Sprintf("%d-%08d", tenantID, i), Created: created, Modified: created, Attrs: benchAttrFn(i)}
-	}
-	return db.BulkCreateUsers(ctx, tenantID, us)
+var bench = &storetest.Bench{
+	Open: func(b *testing.B) store.Store { return openFixture(b, "bench") },
+	Load: func(ctx context.Context, s store.Store, tenantID int64, us []store.User) error {
+		return s.(*DB).BulkCreateUsers(ctx, tenantID, us)
+	},
 }
 
-func BenchmarkCreateUser(b *testing.B) {
-	db := mustOpen(b)
-	defer db.Close()
-	ctx := context.Background()
-	tn, err := db.CreateTenant(ctx, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	i := 0
-	for b.Loop() {
-		now := time.Now()
-		if _, err := db.CreateUser(ctx, tn.ID, store.User{ID: fmt.Sprint(i), Created: now, Modified: now, Attrs: benchAttrFn(i)}); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
-
-func BenchmarkCreateUserParallel(b *testing.B) {
-	db := mustOpen(b)
-	defer db.Close()
-	ctx := context.Background()
-	tn, err := db.CreateTenant(ctx, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var mu sync.Mutex
-	next := 0
-	b.SetParallelism(8)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			mu.Lock()
-			i := next
-			next++
-			mu.Unlock()
-			now := time.Now()
-			if _, err := db.CreateUser(ctx, tn.ID, store.User{ID: fmt.Sprint(i), Created: now, Modified: now, Attrs: benchAttrFn(i)}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkGetUser(b *testing.B) {
-	f := fixture(b, 10_000)
-	ctx := context.Background()
-	for b.Loop() {
-		id := fmt.Sprintf("%d-%08d", f.tenant, rand.IntN(f.n))
-		if _, err := f.db.User(ctx, f.tenant, id); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkUserNameEq(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
-		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
-			f := fixture(b, n)
-			ctx := context.Background()
-			for b.Loop() {
-				e := &filter.Compare{Path: filter.Path{Attr: "userName"}, Op: filter.Eq,
-					Value: fmt.Sprintf("USER%07d@EXAMPLE.COM", rand.IntN(n))}
-				p, err := f.db.ListUsers(ctx, f.tenant, store.Query{Filter: e, Count: 100})
-				if err != nil || p.Total != 1 {
-					b.Fatalf("total %d, err %v", p.Total, err)
-				}
-			}
-		})
-	}
-}
-
-func BenchmarkEmailTypeValueEq(b *testing.B) {
-	f := fixture(b, 100_000)
-	ctx := context.Background()
-	for b.Loop() {
-		e, err := filter.Parse(fmt.Sprintf(`emails[type eq "work"].value eq "user%07d@example.com"`, rand.IntN(f.n)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := f.db.ListUsers(ctx, f.tenant, store.Query{Filter: e, Count: 100})
-		if err != nil || p.Total != 1 {
-			b.Fatalf("total %d, err %v", p.Total, err)
-		}
-	}
-}
-
-func BenchmarkUpdateUser(b *testing.B) {
-	f := fixture(b, 10_000)
-	ctx := context.Background()
-	for b.Loop() {
-		id := fmt.Sprintf("%d-%08d", f.tenant, rand.IntN(f.n))
-		_, err := f.db.UpdateUser(ctx, f.tenant, id, func(u *store.User) error {
-			u.Attrs["active"] = !u.Attrs["active"].(bool)
-			u.Modified = time.Now()
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkListPage100(b *testing.B) {
-	f := fixture(b, 100_000)
-	ctx := context.Background()
-	for _, bc := range []struct {
-		name string
-		q    store.Query
-	}{
-		{"first", store.Query{StartIndex: 1, Count: 100}},
-		{"deep", store.Query{StartIndex: 90_001, Count: 100}},
-		{"count-only", store.Query{Count: 0}},
-		{"sortBy=userName/deep", store.Query{StartIndex: 90_001, Count: 100, SortBy: "userName"}},
-		{"sortBy=name.familyName/first", store.Query{StartIndex: 1, Count: 100, SortBy: "name.familyName"}},
-		{"filter=title/first", store.Query{StartIndex: 1, Count: 100, Filter: &filter.Compare{Path: filter.Path{Attr: "title"}, Op: filter.Eq, Value: "engineer"}}},
-	} {
-		b.Run(bc.name, func(b *testing.B) {
-			for b.Loop() {
-				p, err := f.db.ListUsers(ctx, f.tenant, bc.q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if bc.q.Count > 0 && len(p.Users) != bc.q.Count {
-					b.Fatalf("%d users", len(p.Users))
-				}
-			}
-		})
-	}
-}
+func BenchmarkCreateUser(b *testing.B)         { bench.CreateUser(b) }
+func BenchmarkCreateUserParallel(b *testing.B) { bench.CreateUserParallel(b) }
+func BenchmarkGetUser(b *testing.B)            { bench.GetUser(b) }
+func BenchmarkUserNameEq(b *testing.B)         { bench.UserNameEq(b) }
+func BenchmarkEmailTypeValueEq(b *testing.B)   { bench.EmailTypeValueEq(b) }
+func BenchmarkUpdateUser(b *testing.B)         { bench.UpdateUser(b) }
+func BenchmarkListPage100(b *testing.B)        { bench.ListPage100(b) }
 
 func BenchmarkCompileFilter(b *testing.B) {
-	e, err := filter.Parse(`userName sw "j" and (emails[type eq "work" and value co "@example.com"] or ` +
-		schema.EnterpriseURN + `:department eq "Sales") and not (title pr) and meta.lastModified gt "2024-01-01T00:00:00Z"`)
+	e, err := filter.Parse(storetest.CompileFilterExpr)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -286,13 +120,13 @@ func genUsers(ctx context.Context, db *DB, tenantID int64, first, n int) error {
 	FROM n`
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
 	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, q, first, first+n, tenantID, tenantID, at, at)
+		if _, err := tx.ExecContext(ctx, q, first, first+n, tenantID, tenantID, at, at); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO user_counts (tenant_id, slot, n) VALUES (?, 0, ?) ON CONFLICT (tenant_id, slot) DO UPDATE SET n = user_counts.n + excluded.n", tenantID, n)
 		return err
 	})
 }
-
-// benchUserID is the id genUsers and bulkLoad give user i of a tenant.
-func benchUserID(tenantID int64, i int) string { return fmt.Sprintf("%d-%08d", tenantID, i) }
 
 var (
 	groupFixtureOnce sync.Once
@@ -313,22 +147,7 @@ func getGroupFixture(b *testing.B) *groupFixture {
 	b.Helper()
 	groupFixtureOnce.Do(func() {
 		ctx := context.Background()
-		dir, err := os.MkdirTemp("", "scimd-bench-groups-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		fixtureMu.Lock()
-		if fixtureDir == "" {
-			fixtureDir = dir
-		} else {
-			os.Remove(dir)
-			dir = fixtureDir
-		}
-		fixtureMu.Unlock()
-		db, err := Open(ctx, filepath.Join(dir, "groups.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		db := openFixture(b, "groups")
 		start := time.Now()
 		tn, err := db.CreateTenant(ctx, "bench")
 		if err != nil {
@@ -346,7 +165,7 @@ func getGroupFixture(b *testing.B) *groupFixture {
 		}{{f.g100, 100}, {f.g100k, 100_000}} {
 			members := make([]store.Member, g.n)
 			for i := range members {
-				members[i].Value = benchUserID(tn.ID, i)
+				members[i].Value = storetest.BenchUserID(tn.ID, i)
 			}
 			if _, err := db.CreateGroup(ctx, tn.ID, store.Group{ID: g.id, Created: at, Modified: at,
 				Attrs: map[string]any{"displayName": "Group " + g.id}, Members: members}); err != nil {
@@ -388,7 +207,7 @@ func BenchmarkAddMember(b *testing.B) {
 		b.Run(g.name, func(b *testing.B) {
 			i := 0
 			for b.Loop() {
-				id := benchUserID(f.tenant, f.pool+i%f.poolSize)
+				id := storetest.BenchUserID(f.tenant, f.pool+i%f.poolSize)
 				changeMember(b, f, g.id, store.AddMembers, id)
 				b.StopTimer()
 				changeMember(b, f, g.id, store.RemoveMembers, id)
@@ -410,7 +229,7 @@ func BenchmarkRemoveMember(b *testing.B) {
 				n = 100_000
 			}
 			for b.Loop() {
-				id := benchUserID(f.tenant, rand.IntN(n))
+				id := storetest.BenchUserID(f.tenant, rand.IntN(n))
 				changeMember(b, f, g.id, store.RemoveMembers, id)
 				b.StopTimer()
 				changeMember(b, f, g.id, store.AddMembers, id)
@@ -440,33 +259,25 @@ func BenchmarkGetGroup100k(b *testing.B) {
 	}
 }
 
+// exportFixture is a database whose tenant holds n users.
+type exportFixture struct {
+	db     *DB
+	tenant int64
+	n      int
+}
+
 var (
 	exportFixtureOnce sync.Once
-	exportFix         *benchFixture
+	exportFix         *exportFixture
 )
 
 // getExportFixture returns a database whose tenant "bench" holds 1,000,000
 // users (and tenant "other" 100,000, created first).
-func getExportFixture(b *testing.B) *benchFixture {
+func getExportFixture(b *testing.B) *exportFixture {
 	b.Helper()
 	exportFixtureOnce.Do(func() {
 		ctx := context.Background()
-		dir, err := os.MkdirTemp("", "scimd-bench-export-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		fixtureMu.Lock()
-		if fixtureDir == "" {
-			fixtureDir = dir
-		} else {
-			os.Remove(dir)
-			dir = fixtureDir
-		}
-		fixtureMu.Unlock()
-		db, err := Open(ctx, filepath.Join(dir, "export.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		db := openFixture(b, "export")
 		start := time.Now()
 		other, err := db.CreateTenant(ctx, "other")
 		if err != nil {
@@ -483,7 +294,7 @@ func getExportFixture(b *testing.B) *benchFixture {
 			b.Fatal(err)
 		}
 		b.Logf("fixture of 1,000,000 users (+100,000) built in %v", time.Since(start).Round(time.Millisecond))
-		exportFix = &benchFixture{db: db, tenant: tn.ID, n: 1_000_000}
+		exportFix = &exportFixture{db: db, tenant: tn.ID, n: 1_000_000}
 	})
 	if exportFix == nil {
 		b.Fatal("export fixture failed")
