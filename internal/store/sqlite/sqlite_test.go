@@ -531,3 +531,63 @@ func TestOffsetCache(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationSharedSQL upgrades a database as scimd left it before
+// migration 0004 (counts kept by triggers, e-mail rows without folded
+// type and display) and checks that the counts and folds carry over.
+func TestMigrationSharedSQL(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	w, err := openPool("file:"+escapePath(path)+"?", "_txlock=immediate&_pragma=journal_mode(WAL)"+pragmas(true), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrateTo(ctx, w, "0003_console.sql"); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"INSERT INTO tenants (id, name, created) VALUES (1, 'acme', 0)",
+		`INSERT INTO users (seq, tenant_id, id, version, created, modified, user_name, user_name_fold, active, doc)
+			VALUES (1, 1, 'u1', 1, 0, 0, 'Ada', 'ada', 1, jsonb('{"userName":"Ada","emails":[{"value":"A@x.example","type":"Work","display":"ADA"}]}'))`,
+		`INSERT INTO users (seq, tenant_id, id, version, created, modified, user_name, user_name_fold, active, doc)
+			VALUES (2, 1, 'u2', 1, 0, 0, 'Bob', 'bob', 1, jsonb('{"userName":"Bob"}'))`,
+		"INSERT INTO user_emails (user_seq, pos, tenant_id, value, value_fold, type, display) VALUES (1, 0, 1, 'A@x.example', 'a@x.example', 'Work', 'ADA')",
+		`INSERT INTO groups (seq, tenant_id, id, version, created, modified, display_name, display_name_fold, doc)
+			VALUES (1, 1, 'g1', 1, 0, 0, 'Eng', 'eng', jsonb('{"displayName":"Eng"}'))`,
+	} {
+		if _, err := w.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	w.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if p, err := db.ListUsers(ctx, 1, store.Query{}); err != nil || p.Total != 2 {
+		t.Errorf("users counted after the migration: %d, %v; want 2", p.Total, err)
+	}
+	if p, err := db.ListGroups(ctx, 1, store.Query{}, false); err != nil || p.Total != 1 {
+		t.Errorf("groups counted after the migration: %d, %v; want 1", p.Total, err)
+	}
+	var typeFold, displayFold string
+	if err := db.read.QueryRowContext(ctx, "SELECT type_fold, display_fold FROM user_emails WHERE user_seq = 1").Scan(&typeFold, &displayFold); err != nil ||
+		typeFold != "work" || displayFold != "ada" {
+		t.Errorf("folds after the migration: %q, %q, %v", typeFold, displayFold, err)
+	}
+	// The counts are kept by the statements from now on.
+	if err := db.DeleteUser(ctx, 1, "u2", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateUser(ctx, 1, store.User{ID: "u3", Attrs: map[string]any{"userName": "Cy"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateUser(ctx, 1, store.User{ID: "u4", Attrs: map[string]any{"userName": "Di"}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := db.ListUsers(ctx, 1, store.Query{}); err != nil || p.Total != 3 {
+		t.Errorf("users counted after changes: %d, %v; want 3", p.Total, err)
+	}
+}
