@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/testenv"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -40,7 +42,7 @@ func TestBrowser(t *testing.T) {
 		if p, err := exec.LookPath("chromium"); err == nil {
 			path = p
 		} else {
-			t.Skip("SKIPPING THE BROWSER TEST: chromium is not installed (apt-get install chromium; .ci/run does it)")
+			testenv.Missing(t, "SKIPPING THE BROWSER TEST: chromium is not installed (apt-get install chromium; .ci/run does it)")
 		}
 	}
 	e := newEnv(t)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/testenv"
+
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
@@ -40,6 +42,9 @@ func newEnv(t testing.TB) *env { return newEnvOn(t, "sqlite") }
 // always, PostgreSQL when SCIM_TEST_POSTGRES_DSN names a server.
 func backends(t testing.TB) []string {
 	if os.Getenv(pgtest.EnvVar) == "" {
+		if testenv.CI() {
+			t.Fatal("CI=true, so the PostgreSQL runs may not be skipped: " + pgtest.SkipMessage)
+		}
 		t.Log(pgtest.SkipMessage)
 		return []string{"sqlite"}
 	}

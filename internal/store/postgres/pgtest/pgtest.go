@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/testenv"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -24,12 +26,13 @@ const SkipMessage = "SKIPPING PostgreSQL tests: " + EnvVar + " is not set. " +
 	"or point it at a server whose user may create databases, e.g. " +
 	EnvVar + "=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-// ServerDSN returns EnvVar's value, skipping tb when it is not set.
+// ServerDSN returns EnvVar's value, skipping tb when it is not set (or,
+// under CI=true, failing it: see testenv).
 func ServerDSN(tb testing.TB) string {
 	tb.Helper()
 	dsn := os.Getenv(EnvVar)
 	if dsn == "" {
-		tb.Skip(SkipMessage)
+		testenv.Missing(tb, SkipMessage)
 	}
 	return dsn
 }
