@@ -3,12 +3,15 @@ package postgres
 import (
 	"context"
 	"io/fs"
+	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres/pgtest"
 )
 
@@ -90,5 +93,61 @@ func TestOpenBadDSN(t *testing.T) {
 	_, err := Open(ctx, "postgres://user:s3cret@[::1")
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Open(invalid URL) = %v; want an error that does not show the password", err)
+	}
+}
+
+// TestMigrateConsoleData: roles whose permissions 0003_console.sql stored
+// as TEXT[] keep them through 0004_console.sql, which stores them as one
+// text of names separated by spaces.
+func TestMigrateConsoleData(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	pool, err := newPool(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `CREATE TABLE schema_migrations (name TEXT COLLATE "C" PRIMARY KEY, applied BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := fs.Glob(migrationFS, "migrations/*.sql")
+	sort.Strings(names)
+	for _, p := range names {
+		name := strings.TrimPrefix(p, "migrations/")
+		if name >= "0004" {
+			break
+		}
+		body, _ := migrationFS.ReadFile(p)
+		if _, err := applyMigration(ctx, pool, name, string(body)); err != nil {
+			t.Fatalf("migration %s: %v", name, err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO tenants (id, name, created) VALUES (1, 'acme', 0);
+		INSERT INTO roles (id, tenant_id, name, permissions) VALUES
+			(1, 1, 'Owner', ARRAY['manage_api_keys', 'view_users']), (2, 1, 'Member', '{}')`,
+		pgx.QueryExecModeSimpleProtocol); err != nil {
+		t.Fatal(err)
+	}
+	pool.Close()
+
+	db, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("Open (migrating): %v", err)
+	}
+	defer db.Close()
+	roles, err := db.Roles(ctx, 1)
+	want := []store.Role{
+		{ID: 1, TenantID: 1, Name: "Owner", Permissions: []string{store.PermManageAPIKeys, store.PermViewUsers}},
+		{ID: 2, TenantID: 1, Name: "Member"},
+	}
+	if err != nil || !reflect.DeepEqual(roles, want) {
+		t.Errorf("Roles = %+v, %v; want %+v", roles, err, want)
+	}
+	if err := db.SetRolePermissions(ctx, 1, 2, []string{store.PermViewActivity}); err != nil {
+		t.Fatalf("SetRolePermissions: %v", err)
+	}
+	var perms string
+	if err := db.pool.QueryRow(ctx, "SELECT permissions FROM roles WHERE id = 2").Scan(&perms); err != nil || perms != store.PermViewActivity {
+		t.Errorf("stored permissions = %q, %v", perms, err)
 	}
 }

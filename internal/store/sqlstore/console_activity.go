@@ -1,0 +1,230 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/scimd/scimd/internal/store"
+)
+
+// The console's records of what happened: provisioning activity and failed
+// sign-ins (see console.go).
+
+const (
+	activityCols = "id, tenant_id, at, request_id, key_id, client, user_agent, method, path, resource_type, resource_id, status, changes"
+	// sqlAddActivity is the start of a multi-row INSERT; each row is
+	// activityRow.
+	sqlAddActivity = "INSERT INTO activity (tenant_id, at, request_id, key_id, client, user_agent, method, path, resource_type, resource_id, status, changes) VALUES "
+	activityRow    = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	// activityChunk is the most records one INSERT writes. A batch is
+	// written in chunks of activityChunk records and then of halving sizes
+	// (32, 16, …, 1) for the rest, so that there are few distinct
+	// statements to prepare, whatever the batch sizes.
+	activityChunk = 64
+	// purgeChunk is how many records one DELETE of PurgeActivity removes.
+	purgeChunk      = 1000
+	sqlPurgeChunk   = "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ? ORDER BY at LIMIT ?)"
+	activityLimit   = 50   // ActivityLog's limit when the query has none
+	activityMaxPage = 1000 // and the most it returns
+)
+
+// AddActivity stores activity records atomically, in one write transaction
+// (on PostgreSQL its INSERTs are queued and sent with the commit). Text
+// that PostgreSQL cannot store (invalid UTF-8, NUL characters: a client's
+// User-Agent or a request's path may have them) is stored with U+FFFD in
+// their place, rather than failing the whole batch.
+func (s *Store) AddActivity(ctx context.Context, as []store.Activity) error {
+	if len(as) == 0 {
+		return nil
+	}
+	type chunk struct {
+		sql  string
+		args []any
+	}
+	var chunks []chunk
+	for size := activityChunk; len(as) > 0; {
+		for size > len(as) {
+			size /= 2
+		}
+		c := chunk{sql: sqlAddActivity + placeholders(size, activityRow), args: make([]any, 0, 12*size)}
+		for _, a := range as[:size] {
+			changes := "[]"
+			if a.Changes != nil {
+				// json.Marshal writes valid UTF-8, and NUL as \u0000.
+				b, err := json.Marshal(a.Changes)
+				if err != nil {
+					return err
+				}
+				changes = string(b)
+			}
+			c.args = append(c.args, a.TenantID, nanos(a.Time), clean(a.RequestID), clean(a.KeyID), clean(a.Client), clean(a.UserAgent),
+				clean(a.Method), clean(a.Path), clean(a.ResourceType), clean(a.ResourceID), a.Status, changes)
+		}
+		chunks = append(chunks, c)
+		as = as[size:]
+	}
+	return s.write(ctx, func(ctx context.Context, q Querier) error {
+		for _, c := range chunks {
+			q.Queue(ctx, c.sql, c.args...)
+		}
+		return nil
+	})
+}
+
+// ActivityLog returns the tenant's activity matching q, newest first, and
+// whether older records follow.
+func (s *Store) ActivityLog(ctx context.Context, tenantID int64, q store.ActivityQuery) ([]store.Activity, bool, error) {
+	where := []string{"tenant_id = ?"}
+	args := []any{tenantID}
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	// Filter values are cleaned as the records were (see AddActivity).
+	if q.ResourceType != "" {
+		add("resource_type = ?", clean(q.ResourceType))
+	}
+	if q.ResourceID != "" {
+		add("resource_id = ?", clean(q.ResourceID))
+	}
+	if q.KeyID != "" {
+		add("key_id = ?", clean(q.KeyID))
+	}
+	if q.Client != "" {
+		add("client = ?", clean(q.Client))
+	}
+	if q.Method != "" {
+		add("method = ?", clean(q.Method))
+	}
+	if q.Failed {
+		where = append(where, "status >= 400")
+	}
+	if q.Text != "" {
+		add(s.d.Contains("path", "?"), clean(q.Text))
+	}
+	if q.Before > 0 {
+		add("id < ?", q.Before)
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > activityMaxPage {
+		limit = activityLimit
+	}
+	args = append(args, limit+1)
+	rows, err := s.q.Query(ctx, "SELECT "+activityCols+" FROM activity WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	var out []store.Activity
+	for rows.Next() {
+		var a store.Activity
+		var at int64
+		var changes string
+		if err := rows.Scan(&a.ID, &a.TenantID, &at, &a.RequestID, &a.KeyID, &a.Client, &a.UserAgent, &a.Method, &a.Path,
+			&a.ResourceType, &a.ResourceID, &a.Status, &changes); err != nil {
+			return nil, false, err
+		}
+		a.Time = fromNanos(at)
+		if err := json.Unmarshal([]byte(changes), &a.Changes); err != nil {
+			return nil, false, fmt.Errorf("%s: activity %d: corrupt changes: %w", s.d.Name(), a.ID, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// PurgeActivity deletes the records of every tenant older than before, in
+// chunks of purgeChunk, each its own transaction, so that none holds the
+// writer (SQLite) or many locks (PostgreSQL) for long. Several instances
+// may purge at once: each deletes what the others have not.
+func (s *Store) PurgeActivity(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.write(ctx, func(ctx context.Context, q Querier) error {
+			var err error
+			n, err = q.Exec(ctx, sqlPurgeChunk, nanos(before), purgeChunk)
+			return err
+		})
+		total += n
+		if err != nil || n < purgeChunk {
+			return total, err
+		}
+	}
+}
+
+// Throttle keys are stored as bytes (BLOB, BYTEA): any string is a key,
+// and keys are compared byte for byte.
+const (
+	sqlThrottle = "SELECT failures, last_failure, locked_until FROM signin_throttle WHERE key = ?"
+	// sqlLockThrottle returns key's record with its row locked, creating an
+	// empty one first if there is none: concurrent updates of a key that
+	// had no record queue like the others.
+	sqlLockThrottle = "INSERT INTO signin_throttle (key, failures) VALUES (?, 0) " +
+		"ON CONFLICT (key) DO UPDATE SET failures = signin_throttle.failures " +
+		"RETURNING failures, last_failure, locked_until"
+	sqlUpdateThrottle = "UPDATE signin_throttle SET failures = ?, last_failure = ?, locked_until = ? WHERE key = ?"
+	sqlClearThrottle  = "DELETE FROM signin_throttle WHERE key = ?"
+)
+
+func scanThrottle(row Row, key string) (store.Throttle, error) {
+	t := store.Throttle{Key: key}
+	var last, locked sql.NullInt64
+	if err := row.Scan(&t.Failures, &last, &locked); err != nil {
+		return store.Throttle{Key: key}, err
+	}
+	t.Last, t.LockedUntil = fromOptNanos(last), fromOptNanos(locked)
+	return t, nil
+}
+
+// Throttle returns key's sign-in failures (zero if none).
+func (s *Store) Throttle(ctx context.Context, key string) (store.Throttle, error) {
+	t, err := scanThrottle(s.q.QueryRow(ctx, sqlThrottle, []byte(key)), key)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Throttle{Key: key}, nil
+	}
+	return t, err
+}
+
+// UpdateThrottle applies fn to key's record, with its row locked inside a
+// transaction, and stores it: concurrent failures of one key through any
+// instances are all counted. fn may be called more than once.
+func (s *Store) UpdateThrottle(ctx context.Context, key string, fn func(*store.Throttle)) (store.Throttle, error) {
+	var t store.Throttle
+	err := s.write(ctx, func(ctx context.Context, q Querier) error {
+		cur, err := scanThrottle(q.QueryRow(ctx, sqlLockThrottle, []byte(key)), key)
+		if err != nil {
+			return err
+		}
+		t = cur
+		fn(&t)
+		t.Key = key
+		t.Last, t.LockedUntil = storedTime(t.Last), storedTime(t.LockedUntil)
+		q.Queue(ctx, sqlUpdateThrottle, t.Failures, optNanos(t.Last), optNanos(t.LockedUntil), []byte(key))
+		return nil
+	})
+	if err != nil {
+		return store.Throttle{Key: key}, err
+	}
+	return t, nil
+}
+
+// ClearThrottle forgets key's failures.
+func (s *Store) ClearThrottle(ctx context.Context, key string) error {
+	return s.write(ctx, func(ctx context.Context, q Querier) error {
+		q.Queue(ctx, sqlClearThrottle, []byte(key))
+		return nil
+	})
+}
