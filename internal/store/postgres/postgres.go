@@ -108,9 +108,6 @@ func describe(c *pgx.ConnConfig) string {
 // Close releases the pool's connections. A second Close does nothing.
 func (db *DB) Close() error { return db.Store.Close() }
 
-// now is the store's clock.
-func (db *DB) now() time.Time { return db.Store.Now() }
-
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
@@ -352,21 +349,4 @@ func bind(q string, nargs int) (string, error) {
 // Times are stored as unix nanoseconds. A zero time.Time (an optional time
 // that is unset) is stored as NULL.
 
-func nanos(t time.Time) int64 { return t.UnixNano() }
-
-func optNanos(t time.Time) *int64 {
-	if t.IsZero() {
-		return nil
-	}
-	n := t.UnixNano()
-	return &n
-}
-
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func fromOptNanos(n *int64) time.Time {
-	if n == nil {
-		return time.Time{}
-	}
-	return fromNanos(*n)
-}

@@ -166,9 +166,6 @@ func escapePath(p string) string {
 // is cheap. Writes after Close fail; a second Close does nothing.
 func (db *DB) Close() error { return db.Store.Close() }
 
-// now is the store's clock.
-func (db *DB) now() time.Time { return db.Store.Now() }
-
 // close is the backend's Close.
 func (db *DB) close() error {
 	db.closeOnce.Do(func() {
@@ -326,23 +323,7 @@ func dbErr(err error) error {
 // Times are stored as unix nanoseconds. A zero time.Time (an optional time
 // that is unset) is stored as NULL.
 
-func nanos(t time.Time) int64 { return t.UnixNano() }
-
-func optNanos(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixNano()
-}
-
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func fromOptNanos(n sql.NullInt64) time.Time {
-	if !n.Valid {
-		return time.Time{}
-	}
-	return fromNanos(n.Int64)
-}
 
 func boolInt(b bool) int {
 	if b {

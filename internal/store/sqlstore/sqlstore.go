@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/scimd/scimd/internal/scim/filter"
@@ -141,13 +140,6 @@ func fromOptNanos(n sql.NullInt64) time.Time {
 	}
 	return fromNanos(n.Int64)
 }
-
-// FromNanos is the time of n unix nanoseconds, in UTC, as the store reads
-// its times.
-func FromNanos(n int64) time.Time { return fromNanos(n) }
-
-// ErrClosed is returned by writes after Close.
-var ErrClosed = errors.New("the database is closed")
 
 // cond is a compiled SQL condition with its arguments.
 type cond struct {
