@@ -391,11 +391,11 @@ func (db *DB) applyMemberOps(ctx context.Context, tx pgx.Tx, tenantID, seq int64
 			if cerr != nil {
 				return cerr
 			}
-			q, berr := bind("DELETE FROM group_members AS m WHERE m.group_seq = ? AND ("+c.sql+")", len(c.args)+1)
+			q, berr := bind("DELETE FROM group_members AS m WHERE m.group_seq = ? AND ("+c.SQL+")", len(c.Args)+1)
 			if berr != nil {
 				return berr
 			}
-			_, err = tx.Exec(ctx, q, append([]any{seq}, c.args...)...)
+			_, err = tx.Exec(ctx, q, append([]any{seq}, c.Args...)...)
 		case store.RemoveAllMembers:
 			_, err = tx.Exec(ctx, sqlRemoveAllMembers, seq)
 		default:

@@ -5,7 +5,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/scimd/scimd/internal/scim/filter"
+	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 )
 
 // A list (ListUsers, ListGroups) reads the page and, when the page does not
@@ -16,9 +19,37 @@ import (
 // Paging by startIndex uses OFFSET; pageQuery makes the skipped rows cost
 // an index entry each rather than a row. Paging by cursor (q.Cursor) is
 // keyset paging: the page is the first rows after q.After in the list's
-// order (order.after), which an index on the order serves as a range, so
+// order (Order.After), which an index on the order serves as a range, so
 // that page N costs what page 1 does, and rows inserted meanwhile never
 // shift the rows already seen.
+
+// resource is a resource type's table, as the lists name it.
+type resource struct {
+	rt    *schema.ResourceType
+	table string
+}
+
+// col qualifies a column name with the resource's table.
+func (r *resource) col(name string) string { return r.table + "." + name }
+
+var (
+	usersRes  = &resource{rt: schema.UserType, table: "users"}
+	groupsRes = &resource{rt: schema.GroupType, table: "groups"}
+)
+
+// compileFilter, compileMemberFilter and compileSort are sqlstore's
+// compiler in PostgreSQL's dialect.
+func compileFilter(rt *schema.ResourceType, e filter.Expr, tenantID int64) (sqlstore.Cond, error) {
+	return sqlstore.CompileFilter(dialect{}, rt, e, tenantID)
+}
+
+func compileMemberFilter(e filter.Expr, tenantID int64) (sqlstore.Cond, error) {
+	return sqlstore.CompileMemberFilter(dialect{}, e, tenantID)
+}
+
+func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (sqlstore.Order, error) {
+	return sqlstore.CompileSort(dialect{}, rt, sortBy, desc)
+}
 
 // lister is what a list needs to know of its resource.
 type lister struct {
@@ -37,13 +68,13 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 	scan func(pgx.Row) (int64, error), page func(tx pgx.Tx, seqs []int64) error,
 ) (total int, next *store.Position, err error) {
 	t := l.res
-	where := cond{sql: t.col("tenant_id") + " = ?", args: []any{tenantID}}
+	where := sqlstore.Cond{SQL: t.col("tenant_id") + " = ?", Args: []any{tenantID}}
 	if q.Filter != nil {
 		f, err := compileFilter(t.rt, q.Filter, tenantID)
 		if err != nil {
 			return 0, nil, err
 		}
-		where = and(where, f)
+		where = sqlstore.And(where, f)
 	}
 	ord, err := compileSort(t.rt, q.SortBy, q.SortDescending)
 	if err != nil {
@@ -54,10 +85,10 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 
 	countSQL, countArgs := l.countSQL, []any{tenantID} // slots: no scan when there is no filter
 	if q.Filter != nil {
-		if countSQL, err = bind("SELECT count(*) FROM "+t.table+" WHERE "+where.sql, len(where.args)); err != nil {
+		if countSQL, err = bind("SELECT count(*) FROM "+t.table+" WHERE "+where.SQL, len(where.Args)); err != nil {
 			return 0, nil, err
 		}
-		countArgs = where.args
+		countArgs = where.Args
 	}
 	readCount := func(r interface {
 		QueryRow(context.Context, string, ...any) pgx.Row
@@ -80,13 +111,13 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 		start = 1
 		w := where
 		if q.After != nil {
-			a, err := ord.after(q.After)
+			a, err := ord.After(q.After)
 			if err != nil {
 				return 0, nil, err
 			}
-			w = and(where, a)
+			w = sqlstore.And(where, a)
 		}
-		withKey = ord.key != ""
+		withKey = ord.Key != ""
 		pageSQL, pageArgs, err = cursorQuery(l, w, ord, count+1)
 	} else {
 		pageSQL, pageArgs, err = pageQuery(l, where, ord, count, start-1)
@@ -129,7 +160,7 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 		n := len(seqs)
 		switch {
 		case q.Cursor && more:
-			next = &store.Position{Seq: seqs[n-1], Key: ord.readKey(lastKey)}
+			next = &store.Position{Seq: seqs[n-1], Key: ord.ReadKey(lastKey)}
 		case q.Cursor:
 			if q.After == nil {
 				total = n // the whole result
@@ -193,12 +224,12 @@ func (k keyScanner) Scan(dest ...any) error {
 // pageQuery returns the query for one page by offset. It finds the page's
 // rows first, by seq, so that the rows that OFFSET skips are walked in an
 // index and never read, then reads the page's rows in the same order.
-func pageQuery(l *lister, where cond, o order, limit, offset int) (string, []any, error) {
+func pageQuery(l *lister, where sqlstore.Cond, o sqlstore.Order, limit, offset int) (string, []any, error) {
 	t := l.res
 	q := "SELECT " + l.cols + " FROM " + t.table + " WHERE " + t.col("seq") + " IN (SELECT " + t.col("seq") + " FROM " + t.table +
-		" WHERE " + where.sql + " ORDER BY " + o.sql + " LIMIT ? OFFSET ?) ORDER BY " + o.sql
-	args := make([]any, 0, len(where.args)+2*len(o.args)+2)
-	args = append(append(append(append(args, where.args...), o.args...), limit, offset), o.args...)
+		" WHERE " + where.SQL + " ORDER BY " + o.SQL + " LIMIT ? OFFSET ?) ORDER BY " + o.SQL
+	args := make([]any, 0, len(where.Args)+2*len(o.Args)+2)
+	args = append(append(append(append(args, where.Args...), o.Args...), limit, offset), o.Args...)
 	q, err := bind(q, len(args))
 	return q, args, err
 }
@@ -206,15 +237,15 @@ func pageQuery(l *lister, where cond, o order, limit, offset int) (string, []any
 // cursorQuery returns the query for one page by keyset: where already has
 // the keyset condition. The sort key, when there is one, is the first
 // column, for the next position.
-func cursorQuery(l *lister, where cond, o order, limit int) (string, []any, error) {
+func cursorQuery(l *lister, where sqlstore.Cond, o sqlstore.Order, limit int) (string, []any, error) {
 	cols := l.cols
-	args := make([]any, 0, len(o.keyArgs)+len(where.args)+len(o.args)+1)
-	if o.key != "" {
-		cols = o.key + ", " + cols
-		args = append(args, o.keyArgs...)
+	args := make([]any, 0, len(o.KeyArgs)+len(where.Args)+len(o.Args)+1)
+	if o.Key != "" {
+		cols = o.Key + ", " + cols
+		args = append(args, o.KeyArgs...)
 	}
-	q := "SELECT " + cols + " FROM " + l.res.table + " WHERE " + where.sql + " ORDER BY " + o.sql + " LIMIT ?"
-	args = append(append(append(args, where.args...), o.args...), limit)
+	q := "SELECT " + cols + " FROM " + l.res.table + " WHERE " + where.SQL + " ORDER BY " + o.SQL + " LIMIT ?"
+	args = append(append(append(args, where.Args...), o.Args...), limit)
 	q, err := bind(q, len(args))
 	return q, args, err
 }

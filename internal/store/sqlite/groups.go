@@ -353,8 +353,8 @@ func (db *DB) applyMemberOps(ctx context.Context, tx *sql.Tx, tenantID, seq int6
 				return cerr
 			}
 			// Not cached: the write cache is frozen (see stmtCache).
-			_, err = tx.ExecContext(ctx, "DELETE FROM group_members AS m WHERE m.group_seq = ? AND ("+c.sql+")",
-				append([]any{seq}, c.args...)...)
+			_, err = tx.ExecContext(ctx, "DELETE FROM group_members AS m WHERE m.group_seq = ? AND ("+c.SQL+")",
+				append([]any{seq}, c.Args...)...)
 		case store.RemoveAllMembers:
 			_, err = db.ws.exec(ctx, tx, sqlRemoveAllMembers, seq)
 		default:

@@ -9,7 +9,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/scimd/scimd/internal/scim/filter"
+	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 )
 
 // A list (ListUsers, ListGroups) is one read transaction: the page, then,
@@ -18,9 +21,37 @@ import (
 // Paging by startIndex uses OFFSET; pageQuery makes the skipped rows cost
 // an index entry each rather than a row. Paging by cursor (q.Cursor) is
 // keyset paging: the page is the first rows after q.After in the list's
-// order (order.after), which an index on the order serves as a range, so
+// order (Order.After), which an index on the order serves as a range, so
 // that page N costs what page 1 does; rows inserted meanwhile have a
 // greater seq (AUTOINCREMENT) and so never shift the rows already seen.
+
+// resource is a resource type's table, as the lists name it.
+type resource struct {
+	rt    *schema.ResourceType
+	table string
+}
+
+// col qualifies a column name with the resource's table.
+func (r *resource) col(name string) string { return r.table + "." + name }
+
+var (
+	usersRes  = &resource{rt: schema.UserType, table: "users"}
+	groupsRes = &resource{rt: schema.GroupType, table: "groups"}
+)
+
+// compileFilter, compileMemberFilter and compileSort are sqlstore's
+// compiler in SQLite's dialect.
+func compileFilter(rt *schema.ResourceType, e filter.Expr, tenantID int64) (sqlstore.Cond, error) {
+	return sqlstore.CompileFilter(dialect{}, rt, e, tenantID)
+}
+
+func compileMemberFilter(e filter.Expr, tenantID int64) (sqlstore.Cond, error) {
+	return sqlstore.CompileMemberFilter(dialect{}, e, tenantID)
+}
+
+func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (sqlstore.Order, error) {
+	return sqlstore.CompileSort(dialect{}, rt, sortBy, desc)
+}
 
 // lister is what a list needs to know of its resource.
 type lister struct {
@@ -52,13 +83,13 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 	scan func(scanner) (int64, error), page func(ctx context.Context, tx *sql.Tx, seqs []int64) error,
 ) (total int, next *store.Position, err error) {
 	t := l.res
-	where := cond{sql: t.col("tenant_id") + " = ?", args: []any{tenantID}}
+	where := sqlstore.Cond{SQL: t.col("tenant_id") + " = ?", Args: []any{tenantID}}
 	if q.Filter != nil {
 		f, err := compileFilter(t.rt, q.Filter, tenantID)
 		if err != nil {
 			return 0, nil, err
 		}
-		where = and(where, f)
+		where = sqlstore.And(where, f)
 	}
 	ord, err := compileSort(t.rt, q.SortBy, q.SortDescending)
 	if err != nil {
@@ -69,7 +100,7 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 
 	var pageSQL string
 	var pageArgs []any
-	withKey := ord.key != ""
+	withKey := ord.Key != ""
 	// By offset, a page may start where a page served before ended (see
 	// offsetCache): then it is a keyset page, if the stamp read in the
 	// transaction shows that nothing has changed since.
@@ -82,11 +113,11 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 		start = 1
 		w := where
 		if q.After != nil {
-			a, err := ord.after(q.After)
+			a, err := ord.After(q.After)
 			if err != nil {
 				return 0, nil, err
 			}
-			w = and(where, a)
+			w = sqlstore.And(where, a)
 		}
 		pageSQL, pageArgs = cursorQuery(l, w, ord, count+1)
 	} else {
@@ -97,7 +128,7 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 				known, haveKnown = db.offsets.get(ok)
 			}
 			if haveKnown {
-				knownSQL, knownArgs = cursorQuery(l, and(where, ord.afterBound(known.seq, known.key)), ord, count)
+				knownSQL, knownArgs = cursorQuery(l, sqlstore.And(where, ord.AfterBound(known.seq, known.key)), ord, count)
 				db.rs.stmt(ctx, knownSQL)
 			}
 			db.rs.stmt(ctx, sqlListStamp)
@@ -106,7 +137,7 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 	countSQL := l.countSQL // maintained by triggers: no scan when there is no filter
 	countArgs := []any{tenantID}
 	if q.Filter != nil {
-		countSQL, countArgs = "SELECT count(*) FROM "+t.table+" WHERE "+where.sql, where.args
+		countSQL, countArgs = "SELECT count(*) FROM "+t.table+" WHERE "+where.SQL, where.Args
 	}
 	// Prepare before the transaction takes a connection (see stmtCache.stmt).
 	if count > 0 {
@@ -180,7 +211,7 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 		}
 		switch {
 		case q.Cursor && more:
-			next = &store.Position{Seq: seqs[n-1], Key: ord.readKey(lastKey)}
+			next = &store.Position{Seq: seqs[n-1], Key: ord.ReadKey(lastKey)}
 		case q.Cursor:
 			if q.After == nil {
 				total = n // the whole result
@@ -212,32 +243,32 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 //
 // The sort key, when there is one, is the first column, for the offset
 // cache.
-func pageQuery(l *lister, where cond, o order, limit, offset int) (string, []any) {
+func pageQuery(l *lister, where sqlstore.Cond, o sqlstore.Order, limit, offset int) (string, []any) {
 	t := l.res
 	cols := l.cols
-	args := make([]any, 0, len(o.keyArgs)+len(where.args)+2*len(o.args)+2)
-	if o.key != "" {
-		cols = o.key + ", " + cols
-		args = append(args, o.keyArgs...)
+	args := make([]any, 0, len(o.KeyArgs)+len(where.Args)+2*len(o.Args)+2)
+	if o.Key != "" {
+		cols = o.Key + ", " + cols
+		args = append(args, o.KeyArgs...)
 	}
 	q := "SELECT " + cols + " FROM " + t.table + " WHERE " + t.col("seq") + " IN (SELECT " + t.col("seq") + " FROM " + t.table +
-		" WHERE " + where.sql + " ORDER BY " + o.sql + " LIMIT ? OFFSET ?) ORDER BY " + o.sql
-	args = append(append(append(append(args, where.args...), o.args...), limit, offset), o.args...)
+		" WHERE " + where.SQL + " ORDER BY " + o.SQL + " LIMIT ? OFFSET ?) ORDER BY " + o.SQL
+	args = append(append(append(append(args, where.Args...), o.Args...), limit, offset), o.Args...)
 	return q, args
 }
 
 // cursorQuery returns the query for one page by keyset: where already has
 // the keyset condition. The sort key, when there is one, is the first
 // column, for the next position.
-func cursorQuery(l *lister, where cond, o order, limit int) (string, []any) {
+func cursorQuery(l *lister, where sqlstore.Cond, o sqlstore.Order, limit int) (string, []any) {
 	cols := l.cols
-	args := make([]any, 0, len(o.keyArgs)+len(where.args)+len(o.args)+1)
-	if o.key != "" {
-		cols = o.key + ", " + cols
-		args = append(args, o.keyArgs...)
+	args := make([]any, 0, len(o.KeyArgs)+len(where.Args)+len(o.Args)+1)
+	if o.Key != "" {
+		cols = o.Key + ", " + cols
+		args = append(args, o.KeyArgs...)
 	}
-	q := "SELECT " + cols + " FROM " + l.res.table + " WHERE " + where.sql + " ORDER BY " + o.sql + " LIMIT ?"
-	args = append(append(append(args, where.args...), o.args...), limit)
+	q := "SELECT " + cols + " FROM " + l.res.table + " WHERE " + where.SQL + " ORDER BY " + o.SQL + " LIMIT ?"
+	args = append(append(append(args, where.Args...), o.Args...), limit)
 	return q, args
 }
 
@@ -291,10 +322,10 @@ func (c *offsetCache) put(k offsetKey, p offsetPos) {
 
 // queryKey identifies a list query: its table, condition, order and their
 // arguments.
-func queryKey(table string, where cond, o order) string {
+func queryKey(table string, where sqlstore.Cond, o sqlstore.Order) string {
 	var b strings.Builder
-	b.WriteString(table + "\x00" + where.sql + "\x00" + o.sql)
-	for _, args := range [][]any{where.args, o.args} {
+	b.WriteString(table + "\x00" + where.SQL + "\x00" + o.SQL)
+	for _, args := range [][]any{where.Args, o.Args} {
 		b.WriteString("\x00")
 		for _, a := range args {
 			if s, ok := a.(string); ok {

@@ -18,6 +18,7 @@ import (
 	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 	"github.com/scimd/scimd/internal/store/storetest"
 )
 
@@ -226,7 +227,7 @@ func TestQueryPlans(t *testing.T) {
 			l, rt = groupsList, schema.GroupType
 		}
 		t.Run(rt.Name+" "+tc.filter+" sortBy="+tc.sortBy, func(t *testing.T) {
-			where := cond{sql: l.res.col("tenant_id") + " = ?", args: []any{int64(1)}}
+			where := sqlstore.Cond{SQL: l.res.col("tenant_id") + " = ?", Args: []any{int64(1)}}
 			if tc.filter != "" {
 				e, err := filter.Parse(tc.filter)
 				if err != nil {
@@ -236,17 +237,17 @@ func TestQueryPlans(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				where = and(where, f)
+				where = sqlstore.And(where, f)
 			}
 			ord, err := compileSort(rt, tc.sortBy, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			after, err := ord.after(&store.Position{Seq: 10, Key: keyFor(ord)})
+			after, err := ord.After(&store.Position{Seq: 10, Key: keyFor(tc.sortBy)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			cq, cargs := cursorQuery(l, and(where, after), ord, 101)
+			cq, cargs := cursorQuery(l, sqlstore.And(where, after), ord, 101)
 			q, args := pageQuery(l, where, ord, 100, 0)
 			for _, p := range []struct{ name, q, want string }{
 				{"page", explain(t, db, "EXPLAIN QUERY PLAN "+q, args...), tc.wantIndex},
@@ -257,7 +258,7 @@ func TestQueryPlans(t *testing.T) {
 				}
 				noScan(t, p.name, p.q)
 			}
-			countPlan := explain(t, db, "EXPLAIN QUERY PLAN SELECT count(*) FROM "+l.res.table+" WHERE "+where.sql, where.args...)
+			countPlan := explain(t, db, "EXPLAIN QUERY PLAN SELECT count(*) FROM "+l.res.table+" WHERE "+where.SQL, where.Args...)
 			for _, line := range strings.Split(countPlan, "\n") {
 				if strings.Contains(line, "SCAN "+l.res.table) && !strings.Contains(line, "INDEX") {
 					t.Errorf("count scans the table:\n%s", countPlan)
@@ -295,14 +296,14 @@ func TestQueryPlans(t *testing.T) {
 	}
 }
 
-// keyFor returns a Position key of the type the order's key has.
-func keyFor(o order) any {
-	switch {
-	case o.key == "":
+// keyFor returns a Position key of the type the sort key of sortBy has.
+func keyFor(sortBy string) any {
+	switch sortBy {
+	case "":
 		return nil
-	case o.keyKind == keyTime:
+	case "meta.created", "meta.lastModified":
 		return "2024-01-01T00:00:00Z"
-	case o.keyKind == keyBool:
+	case "active":
 		return true
 	}
 	return "m"
