@@ -318,7 +318,9 @@ func (dialect) Greatest() string          { return "greatest" }
 func (dialect) JSONIn(p string) string    { return "CAST(" + p + " AS jsonb)" }
 func (dialect) JSONOut(col string) string { return col }
 func (dialect) FoldedDocs() bool          { return true } // no server-side functions: folded in Go
-func (dialect) CountSlots() int           { return countSlots }
+// CountSlots: 16 rows per tenant for its user count (and its group count),
+// so that concurrent creates through several instances rarely queue.
+func (dialect) CountSlots() int { return 16 }
 
 func (dialect) In(expr, elem string) string { return expr + " = ANY(CAST(? AS " + elem + "[]))" }
 func (dialect) Rows(alias, elem string) string {
@@ -330,3 +332,7 @@ func (dialect) MemberOrder() string { return "ord" }
 func (dialect) JSONField(col, key string) string {
 	return "(" + col + " ->> '" + key + "')"
 }
+
+// ListStamps: no list_stamps; every write would update one row per
+// tenant, which concurrent writers through several instances would queue on.
+func (dialect) ListStamps() bool { return false }

@@ -18,30 +18,6 @@ func TestBind(t *testing.T) {
 	}
 }
 
-func TestSuccessor(t *testing.T) {
-	for _, tc := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"", "", false},
-		{"a", "b", true},
-		{"ab", "ac", true},
-		{"é", "ê", true},
-		{"a\U0010FFFF", "b", true},
-		{"\U0010FFFF", "", false},
-		{"x\uD7FF", "x\uE000", true},
-	} {
-		got, ok := successor(tc.in)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("successor(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-		// Every string with the prefix sorts before the successor.
-		if ok && !(tc.in+"\U0010FFFF\U0010FFFF" < got) {
-			t.Errorf("successor(%q) = %q is not above the strings it bounds", tc.in, got)
-		}
-	}
-}
-
 // TestCompiledSQLIsParameterised compiles filters of every form and checks
 // that no literal and no attribute name reaches the SQL text, and that the
 // placeholders match the arguments. (What the filters mean is the
@@ -61,6 +37,8 @@ func TestCompiledSQLIsParameterised(t *testing.T) {
 		`phoneNumbers.value sw "alice"`,
 		`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "alice"`,
 		`schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`,
+		`not (phoneNumbers[display co "alice" or primary eq false])`,
+		`x509Certificates[value eq "alice"] and ims[type ne "example"]`,
 	} {
 		e, err := filter.Parse(f)
 		if err != nil {
@@ -71,13 +49,37 @@ func TestCompiledSQLIsParameterised(t *testing.T) {
 			t.Errorf("compile %s: %v", f, err)
 			continue
 		}
-		if _, err := bind(c.sql, len(c.args)); err != nil {
-			t.Errorf("%s: %v\n%s", f, err, c.sql)
+		if _, err := bind(c.SQL, len(c.Args)); err != nil {
+			t.Errorf("%s: %v\n%s", f, err, c.SQL)
 		}
 		for _, lit := range []string{"example", "alice", "Engineer", "urn:"} {
-			if strings.Contains(c.sql, lit) {
-				t.Errorf("%s: literal %q in the SQL: %s", f, lit, c.sql)
+			if strings.Contains(c.SQL, lit) {
+				t.Errorf("%s: literal %q in the SQL: %s", f, lit, c.SQL)
 			}
+		}
+	}
+}
+
+// TestCompiledSortIsParameterised checks that sorts and their keyset
+// conditions have as many placeholders as arguments.
+func TestCompiledSortIsParameterised(t *testing.T) {
+	for _, sortBy := range []string{"", "userName", "title", "name.familyName", "emails", "emails.type", "emails.primary",
+		"phoneNumbers", "phoneNumbers.primary", "meta.created", "meta.version", "active",
+		schema.EnterpriseURN + ":manager.value"} {
+		o, err := compileSort(schema.UserType, sortBy, false)
+		if err != nil {
+			t.Errorf("compileSort(%q): %v", sortBy, err)
+			continue
+		}
+		if _, err := bind(o.SQL, len(o.Args)); err != nil {
+			t.Errorf("%s: %v\n%s", sortBy, err, o.SQL)
+		}
+		if _, err := bind(o.Key, len(o.KeyArgs)); err != nil {
+			t.Errorf("%s: key: %v\n%s", sortBy, err, o.Key)
+		}
+		a := o.AfterBound(3, "x")
+		if _, err := bind(a.SQL, len(a.Args)); err != nil {
+			t.Errorf("%s: keyset: %v\n%s", sortBy, err, a.SQL)
 		}
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/sqlstore"
 )
@@ -58,10 +57,6 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	db := &DB{pool: pool, maxAttempts: maxAttempts, backoff: backoff}
 	db.Store = sqlstore.New(backend{db: db})
-	db.Store.MemberFilter = func(e filter.Expr, tenantID int64) (string, []any, error) {
-		c, err := compileMemberFilter(e, tenantID)
-		return c.sql, c.args, err
-	}
 	return db, nil
 }
 

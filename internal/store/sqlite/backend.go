@@ -147,3 +147,6 @@ func (dialect) MemberOrder() string { return "rowid" }
 func (dialect) JSONField(col, key string) string {
 	return "json_extract(" + col + ", '$." + key + "')"
 }
+
+// ListStamps: migration 0002 keeps list_stamps by triggers.
+func (dialect) ListStamps() bool { return true }

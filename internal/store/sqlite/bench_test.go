@@ -302,12 +302,6 @@ func getExportFixture(b *testing.B) *exportFixture {
 	return exportFix
 }
 
-// forgetOffsets empties the offset cache.
-func forgetOffsets(db *DB) {
-	db.offsets.mu.Lock()
-	db.offsets.m = nil
-	db.offsets.mu.Unlock()
-}
 
 // BenchmarkExportUsers reads a tenant of 1,000,000 users in pages of 1,000
 // (an IdP's import): one page at the start, in the middle and near the end,
@@ -356,7 +350,7 @@ func BenchmarkExportUsers(b *testing.B) {
 			})
 			b.Run("startIndex/"+name, func(b *testing.B) {
 				for b.Loop() {
-					forgetOffsets(f.db) // a page out of the blue: OFFSET
+					f.db.ForgetOffsets() // a page out of the blue: OFFSET
 					p, err := f.db.ListUsers(ctx, f.tenant, store.Query{SortBy: sortBy, StartIndex: depth + 1, Count: page})
 					if err != nil || len(p.Users) != page || p.Total != f.n {
 						b.Fatalf("%d users, total %d, err %v", len(p.Users), p.Total, err)
@@ -405,7 +399,7 @@ func BenchmarkExportUsers(b *testing.B) {
 				n := 0
 				for start := 1; start <= f.n; start += page {
 					if !cached {
-						forgetOffsets(f.db)
+						f.db.ForgetOffsets()
 					}
 					p, err := f.db.ListUsers(ctx, f.tenant, store.Query{StartIndex: start, Count: page})
 					if err != nil {

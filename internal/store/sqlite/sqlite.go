@@ -20,7 +20,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/scimd/scimd/internal/scim"
-	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/sqlstore"
 )
@@ -33,14 +32,11 @@ type DB struct {
 	// Store holds every statement; the DB is its backend.
 	*sqlstore.Store
 
-	write *sql.DB // one connection, the writer's; transactions are BEGIN IMMEDIATE
-	read  *sql.DB // query-only connections; the same pool as write for ":memory:"
-	w     *writer
-	ws    *stmtCache // statements of write transactions, prepared at Open
-	rs    *stmtCache // statements of reads
-	// offsets remembers where pages by offset ended (see offsetCache).
-	offsets offsetCache
-
+	write     *sql.DB // one connection, the writer's; transactions are BEGIN IMMEDIATE
+	read      *sql.DB // query-only connections; the same pool as write for ":memory:"
+	w         *writer
+	ws        *stmtCache // statements of write transactions, prepared at Open
+	rs        *stmtCache // statements of reads
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -117,10 +113,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.w = newWriter(db.write, db.ws)
 	db.Store = sqlstore.New(backend{db: db})
-	db.Store.MemberFilter = func(e filter.Expr, tenantID int64) (string, []any, error) {
-		c, err := compileMemberFilter(e, tenantID)
-		return c.sql, c.args, err
-	}
 	return db, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 	"github.com/scimd/scimd/internal/store/storetest"
 )
 
@@ -221,12 +222,12 @@ func TestQueryPlans(t *testing.T) {
 		{true, "", "", "groups_seq", "groups_seq (tenant_id=? AND seq>?)"},
 		{true, "", "meta.lastModified", "groups_modified", "groups_modified (tenant_id=? AND modified>?)"},
 	} {
-		l, rt := usersList, schema.UserType
+		table, rt := "users", schema.UserType
 		if tc.groups {
-			l, rt = groupsList, schema.GroupType
+			table, rt = "groups", schema.GroupType
 		}
 		t.Run(rt.Name+" "+tc.filter+" sortBy="+tc.sortBy, func(t *testing.T) {
-			where := cond{sql: l.res.col("tenant_id") + " = ?", args: []any{int64(1)}}
+			where := sqlstore.Cond{SQL: table + ".tenant_id = ?", Args: []any{int64(1)}}
 			if tc.filter != "" {
 				e, err := filter.Parse(tc.filter)
 				if err != nil {
@@ -236,18 +237,18 @@ func TestQueryPlans(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				where = and(where, f)
+				where = sqlstore.And(where, f)
 			}
 			ord, err := compileSort(rt, tc.sortBy, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			after, err := ord.after(&store.Position{Seq: 10, Key: keyFor(ord)})
+			after, err := ord.After(&store.Position{Seq: 10, Key: keyFor(tc.sortBy)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			cq, cargs := cursorQuery(l, and(where, after), ord, 101)
-			q, args := pageQuery(l, where, ord, 100, 0)
+			cq, cargs := db.CursorQuery(rt, sqlstore.And(where, after), ord, 101)
+			q, args := db.PageQuery(rt, where, ord, 100, 0)
 			for _, p := range []struct{ name, q, want string }{
 				{"page", explain(t, db, "EXPLAIN QUERY PLAN "+q, args...), tc.wantIndex},
 				{"cursor page", explain(t, db, "EXPLAIN QUERY PLAN "+cq, cargs...), cmp.Or(tc.cursorIndex, tc.wantIndex)},
@@ -257,9 +258,9 @@ func TestQueryPlans(t *testing.T) {
 				}
 				noScan(t, p.name, p.q)
 			}
-			countPlan := explain(t, db, "EXPLAIN QUERY PLAN SELECT count(*) FROM "+l.res.table+" WHERE "+where.sql, where.args...)
+			countPlan := explain(t, db, "EXPLAIN QUERY PLAN SELECT count(*) FROM "+table+" WHERE "+where.SQL, where.Args...)
 			for _, line := range strings.Split(countPlan, "\n") {
-				if strings.Contains(line, "SCAN "+l.res.table) && !strings.Contains(line, "INDEX") {
+				if strings.Contains(line, "SCAN "+table) && !strings.Contains(line, "INDEX") {
 					t.Errorf("count scans the table:\n%s", countPlan)
 				}
 			}
@@ -299,14 +300,14 @@ func TestQueryPlans(t *testing.T) {
 	}
 }
 
-// keyFor returns a Position key of the type the order's key has.
-func keyFor(o order) any {
-	switch {
-	case o.key == "":
+// keyFor returns a Position key of the type the sort key of sortBy has.
+func keyFor(sortBy string) any {
+	switch sortBy {
+	case "":
 		return nil
-	case o.keyKind == keyTime:
+	case "meta.created", "meta.lastModified":
 		return "2024-01-01T00:00:00Z"
-	case o.keyKind == keyBool:
+	case "active":
 		return true
 	}
 	return "m"
@@ -467,19 +468,20 @@ func TestOffsetCache(t *testing.T) {
 		}
 	}
 	// fresh lists by OFFSET alone, on a handle that remembers nothing.
+	blank, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blank.Close()
 	fresh := func(q store.Query) []string {
 		t.Helper()
-		db.offsets.mu.Lock()
-		saved := db.offsets.m
-		db.offsets.m = nil
-		db.offsets.mu.Unlock()
-		defer func() { db.offsets.mu.Lock(); db.offsets.m = saved; db.offsets.mu.Unlock() }()
-		hits := db.offsets.hits.Load()
-		p, err := db.ListUsers(ctx, tn.ID, q)
+		blank.ForgetOffsets()
+		hits := blank.OffsetHits()
+		p, err := blank.ListUsers(ctx, tn.ID, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if db.offsets.hits.Load() != hits {
+		if blank.OffsetHits() != hits {
 			t.Fatal("a page without a remembered position counted a hit")
 		}
 		var ids []string
@@ -492,7 +494,7 @@ func TestOffsetCache(t *testing.T) {
 	for _, sortBy := range []string{"", "userName", "title", "meta.created"} {
 		for _, desc := range []bool{false, true} {
 			for _, change := range []string{"", "here", "elsewhere"} {
-				hits := db.offsets.hits.Load()
+				hits := db.OffsetHits()
 				for start := 1; start <= 31; start += 7 {
 					q := store.Query{SortBy: sortBy, SortDescending: desc, StartIndex: start, Count: 7}
 					want := fresh(q)
@@ -524,7 +526,7 @@ func TestOffsetCache(t *testing.T) {
 						}
 					}
 				}
-				if h := db.offsets.hits.Load() - hits; change == "" && h != 4 || change != "" && h != 0 {
+				if h := db.OffsetHits() - hits; change == "" && h != 4 || change != "" && h != 0 {
 					t.Errorf("sortBy %q desc %v change %q: %d pages from a remembered position", sortBy, desc, change, h)
 				}
 			}

@@ -4,7 +4,8 @@ package sqlstore
 // statements of this package are written once with ? placeholders; where a
 // construct is spelled differently, they ask the dialect.
 type Dialect interface {
-	ConsoleDialect
+	FilterDialect  // what SCIM filters and sorts need (compile.go)
+	ConsoleDialect // what the console's records need (console.go)
 	// Name is the database's name ("sqlite", "postgres"), which prefixes
 	// the store's own errors.
 	Name() string
@@ -50,6 +51,11 @@ type Dialect interface {
 	// JSONField is the text of the top-level member key of the document
 	// in column col (key is a constant, not user input).
 	JSONField(col, key string) string
+	// ListStamps reports whether the database keeps list_stamps, a count
+	// of each tenant's changes to users and to groups (SQLite, by
+	// triggers), which lets a page by offset start where the previous one
+	// ended (see offsetCache).
+	ListStamps() bool
 }
 
 // LockMode says how a SELECT of a write transaction locks its rows.

@@ -137,10 +137,7 @@ const (
 	sqlGroupSeq         = "SELECT seq FROM groups WHERE tenant_id = ? AND id = ?"
 )
 
-// ScanGroup reads the columns of GroupCols. (Exported for the backends'
-// lists until lists move here.)
-func (s *Store) ScanGroup(row Row) (store.Group, int64, error) { return s.scanGroup(row) }
-
+// scanGroup reads the columns of groupSQL.cols.
 func (s *Store) scanGroup(row Row) (store.Group, int64, error) {
 	var g store.Group
 	var seq, created, modified int64
@@ -283,9 +280,9 @@ func (s *Store) readMembers(ctx context.Context, r Reader, seq int64) ([]store.M
 	return members, rows.Err()
 }
 
-// PageMembers fills the members of groups, whose seqs are seqs, with one
-// query. (Exported for the backends' lists until lists move here.)
-func (s *Store) PageMembers(ctx context.Context, r Reader, seqs []int64, groups []store.Group) error {
+// pageMembers fills the members of groups, whose seqs are seqs, with one
+// query.
+func (s *Store) pageMembers(ctx context.Context, r Reader, seqs []int64, groups []store.Group) error {
 	at := make(map[int64]int, len(seqs))
 	for i, seq := range seqs {
 		at[seq] = i
@@ -409,7 +406,7 @@ func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int
 			if op.Where == nil {
 				return fmt.Errorf("%s: RemoveMembersWhere without a filter", s.d.Name())
 			}
-			c, err := s.compileMemberFilter(op.Where, tenantID)
+			c, err := compileMemberFilter(s.d, op.Where, tenantID)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -86,16 +85,21 @@ type Store struct {
 
 	users  userSQL
 	groups groupSQL
+	// usersList and groupsList are how lists read users and groups.
+	usersList, groupsList *lister
 
-	// MemberFilter compiles a filter over group members (the filter of
-	// PATCH path members[...]) to a condition on group_members row m. It
-	// is set by the backend until the filter compiler moves here.
-	MemberFilter func(e filter.Expr, tenantID int64) (sql string, args []any, err error)
+	// offsets remembers where pages by offset ended (see offsetCache).
+	offsets offsetCache
 }
+
+var _ store.Store = (*Store)(nil)
 
 // New returns a Store over b.
 func New(b Backend) *Store {
-	return &Store{b: b, d: b, q: b.DB(), Now: time.Now, users: newUserSQL(b), groups: newGroupSQL(b)}
+	s := &Store{b: b, d: b, q: b.DB(), Now: time.Now, users: newUserSQL(b), groups: newGroupSQL(b)}
+	s.usersList = &lister{res: usersRes, cols: s.users.cols, countSQL: sqlTenantUserCnt}
+	s.groupsList = &lister{res: groupsRes, cols: s.groups.cols, countSQL: sqlTenantGroupCnt}
+	return s
 }
 
 // Backend returns the store's backend.
@@ -139,15 +143,4 @@ func fromOptNanos(n sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return fromNanos(n.Int64)
-}
-
-// cond is a compiled SQL condition with its arguments.
-type cond struct {
-	sql  string
-	args []any
-}
-
-func (s *Store) compileMemberFilter(e filter.Expr, tenantID int64) (cond, error) {
-	q, args, err := s.MemberFilter(e, tenantID)
-	return cond{sql: q, args: args}, err
 }

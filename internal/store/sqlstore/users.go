@@ -55,13 +55,6 @@ const (
 	sqlDeleteMemberOfs = "DELETE FROM group_members WHERE tenant_id = ? AND member_id = ? AND member_type = ?"
 )
 
-// ScanUser reads the columns of UserCols. (Exported for the backends'
-// lists until lists move here.)
-func (s *Store) ScanUser(row Row) (store.User, int64, error) { return s.scanUser(row) }
-
-// UserCols are the columns ScanUser reads.
-func (s *Store) UserCols() string { return s.users.cols }
-
 // scanUser reads the columns of userSQL.cols.
 func (s *Store) scanUser(row Row) (store.User, int64, error) {
 	var u store.User

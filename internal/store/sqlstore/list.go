@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,15 +11,22 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
-// A list (ListUsers, ListGroups) is one read transaction: the page, then,
-// when the page does not tell it, the total.
+// A list (ListUsers, ListGroups) reads the page and, when the page does not
+// tell it, the total in one read transaction (Backend.Read), so that they
+// agree. A filtered list first reads the page alone, one statement: most
+// are lookups (userName eq) whose short page tells the total.
 //
 // Paging by startIndex uses OFFSET; pageQuery makes the skipped rows cost
 // an index entry each rather than a row. Paging by cursor (q.Cursor) is
 // keyset paging: the page is the first rows after q.After in the list's
 // order (order.after), which an index on the order serves as a range, so
-// that page N costs what page 1 does; rows inserted meanwhile have a
-// greater seq (AUTOINCREMENT) and so never shift the rows already seen.
+// that page N costs what page 1 does, and rows inserted meanwhile have a
+// greater seq and so never shift the rows already seen.
+//
+// Where the dialect keeps list stamps (SQLite: a per-tenant change count
+// kept by triggers), a page by offset may also start where a page served
+// before ended (see offsetCache), as a keyset page, if the stamp read in
+// the same transaction shows that nothing has changed since.
 
 // lister is what a list needs to know of its resource.
 type lister struct {
@@ -29,13 +35,10 @@ type lister struct {
 	countSQL string // the tenant's total without a filter
 }
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(...any) error }
-
 // keyScanner reads a row whose first column is the sort key into key, and
 // the rest into Scan's arguments.
 type keyScanner struct {
-	rows *sql.Rows
+	rows Rows
 	key  *any
 }
 
@@ -43,41 +46,58 @@ func (k keyScanner) Scan(dest ...any) error {
 	return k.rows.Scan(append([]any{k.key}, dest...)...)
 }
 
-// list runs q for the tenant's resources of l. scan reads one row (the
-// columns l.cols) and keeps it, returning its seq. page, when not nil, runs
-// in the same transaction once the page is read, with the seqs of its rows.
-// It returns the total and, for a cursor query with more rows to come, the
-// position of the page's last row.
-func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query,
-	scan func(scanner) (int64, error), page func(ctx context.Context, tx *sql.Tx, seqs []int64) error,
+// list runs q for the tenant's resources of l. reset is called before each
+// attempt at reading the page (a transaction may be retried, and a page
+// read alone may be read again); scan reads one row (the columns l.cols)
+// and keeps it, returning its seq. page, when not nil, runs in the same
+// transaction once the page is read, with the seqs of its rows. It returns
+// the total and, for a cursor query with more rows to come, the position
+// of the page's last row.
+func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Query, reset func(),
+	scan func(Row) (int64, error), page func(ctx context.Context, r Reader, seqs []int64) error,
 ) (total int, next *store.Position, err error) {
 	t := l.res
 	where := cond{sql: t.col("tenant_id") + " = ?", args: []any{tenantID}}
 	if q.Filter != nil {
-		f, err := compileFilter(t.rt, q.Filter, tenantID)
+		f, err := compileFilter(s.d, t.rt, q.Filter, tenantID)
 		if err != nil {
 			return 0, nil, err
 		}
 		where = and(where, f)
 	}
-	ord, err := compileSort(t.rt, q.SortBy, q.SortDescending)
+	ord, err := compileSort(s.d, t.rt, q.SortBy, q.SortDescending)
 	if err != nil {
 		return 0, nil, err
 	}
 	count := max(q.Count, 0)
 	start := max(q.StartIndex, 1)
 
+	countSQL, countArgs := l.countSQL, []any{tenantID} // no scan when there is no filter
+	if q.Filter != nil {
+		countSQL, countArgs = "SELECT count(*) FROM "+t.table+" WHERE "+where.sql, where.args
+	}
+	readCount := func(r Reader) (int, error) {
+		var n int64
+		if err := r.QueryRow(ctx, countSQL, countArgs...).Scan(&n); err != nil {
+			return 0, err
+		}
+		return int(n), nil
+	}
+	if count == 0 {
+		n, err := readCount(s.q)
+		return n, nil, err
+	}
+
 	var pageSQL string
 	var pageArgs []any
 	withKey := ord.key != ""
-	// By offset, a page may start where a page served before ended (see
-	// offsetCache): then it is a keyset page, if the stamp read in the
-	// transaction shows that nothing has changed since.
+	// By offset, the page may start where one served before ended.
 	var ok offsetKey
 	var known offsetPos
 	var knownSQL string
 	var knownArgs []any
 	haveKnown := false
+	stamps := s.d.ListStamps()
 	if q.Cursor {
 		start = 1
 		w := where
@@ -91,60 +111,43 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 		pageSQL, pageArgs = cursorQuery(l, w, ord, count+1)
 	} else {
 		pageSQL, pageArgs = pageQuery(l, where, ord, count, start-1)
-		if count > 0 {
+		if stamps {
 			ok = offsetKey{tenant: tenantID, query: queryKey(t.table, where, ord), offset: start - 1}
 			if start > 1 {
-				known, haveKnown = db.offsets.get(ok)
+				known, haveKnown = s.offsets.get(ok)
 			}
 			if haveKnown {
 				knownSQL, knownArgs = cursorQuery(l, and(where, ord.afterBound(known.seq, known.key)), ord, count)
-				db.rs.stmt(ctx, knownSQL)
 			}
-			db.rs.stmt(ctx, sqlListStamp)
 		}
 	}
-	countSQL := l.countSQL // maintained by triggers: no scan when there is no filter
-	countArgs := []any{tenantID}
-	if q.Filter != nil {
-		countSQL, countArgs = "SELECT count(*) FROM "+t.table+" WHERE "+where.sql, where.args
-	}
-	// Prepare before the transaction takes a connection (see stmtCache.stmt).
-	if count > 0 {
-		db.rs.stmt(ctx, pageSQL)
-	}
-	db.rs.stmt(ctx, countSQL)
 
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return 0, nil, dbErr(err)
-	}
-	defer tx.Rollback()
-
-	total = -1
-	// The stamp, read in this transaction, is the one of its snapshot,
-	// before or after the page.
-	var stamp int64
-	stampRead := false
-	readStamp := func() error {
-		stampRead = true
-		return dbErr(db.rs.queryRow(ctx, tx, sqlListStamp, tenantID, t.table).Scan(&stamp))
-	}
-	if haveKnown {
-		if err := readStamp(); err != nil {
-			return 0, nil, err
+	// readPage reads the page with r, sets total when the page tells it,
+	// and returns the seqs of its rows. stamp, when not nil, reads the
+	// list stamp in r's snapshot.
+	readPage := func(r Reader, stamp func() (int64, error)) ([]int64, error) {
+		reset()
+		total, next = -1, nil
+		sqlText, args := pageSQL, pageArgs
+		var st int64
+		stampRead := false
+		if haveKnown && stamp != nil {
+			var err error
+			if st, err = stamp(); err != nil {
+				return nil, err
+			}
+			stampRead = true
+			if known.stamp == st {
+				sqlText, args = knownSQL, knownArgs
+				s.offsets.hits.Add(1)
+			}
 		}
-		if known.stamp == stamp {
-			pageSQL, pageArgs = knownSQL, knownArgs
-			db.offsets.hits.Add(1)
-		}
-	}
-	if count > 0 {
-		rows, err := db.rs.query(ctx, tx, pageSQL, pageArgs...)
+		rows, err := r.Query(ctx, sqlText, args...)
 		if err != nil {
-			return 0, nil, dbErr(err)
+			return nil, err
 		}
 		defer rows.Close()
-		var row scanner = rows
+		var row Row = rows
 		var key, lastKey any
 		if withKey {
 			row = keyScanner{rows: rows, key: &key}
@@ -158,25 +161,26 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 			}
 			seq, err := scan(row)
 			if err != nil {
-				return 0, nil, err
+				return nil, err
 			}
 			seqs = append(seqs, seq)
 			lastKey = key
 		}
 		if err := rows.Err(); err != nil {
-			return 0, nil, dbErr(err)
+			return nil, err
 		}
 		rows.Close()
 		n := len(seqs)
-		if ok.query != "" && n == count {
+		if ok.query != "" && n == count && stamp != nil {
 			// A full page: the next may be asked for.
 			if !stampRead {
-				if err := readStamp(); err != nil {
-					return 0, nil, err
+				if st, err = stamp(); err != nil {
+					return nil, err
 				}
 			}
-			ok.offset += n
-			db.offsets.put(ok, offsetPos{stamp: stamp, seq: seqs[n-1], key: lastKey})
+			k := ok
+			k.offset += n
+			s.offsets.put(k, offsetPos{stamp: st, seq: seqs[n-1], key: lastKey})
 		}
 		switch {
 		case q.Cursor && more:
@@ -187,31 +191,55 @@ func (db *DB) list(ctx context.Context, l *lister, tenantID int64, q store.Query
 			}
 		case n > 0 && n < count || n == 0 && start == 1:
 			// A short page that is not empty ends the result, and so
-			// tells the total without counting (the common case of a
-			// lookup such as userName eq).
+			// tells the total without counting.
 			total = start - 1 + n
 		}
-		if page != nil && n > 0 {
-			if err := page(ctx, tx, seqs); err != nil {
-				return 0, nil, err
-			}
+		return seqs, nil
+	}
+	// A filtered list is most often a lookup whose page tells its total:
+	// one statement, no transaction. When it does not, the page is read
+	// again with the count, in a transaction.
+	if q.Filter != nil && page == nil && !haveKnown {
+		if _, err := readPage(s.q, nil); err != nil {
+			return 0, nil, err
+		}
+		if total >= 0 {
+			return total, next, nil
 		}
 	}
-	if total < 0 {
-		if err := db.rs.queryRow(ctx, tx, countSQL, countArgs...).Scan(&total); err != nil {
-			return 0, nil, dbErr(err)
+	err = s.b.Read(ctx, func(r Reader) error {
+		var stamp func() (int64, error)
+		if stamps && ok.query != "" {
+			stamp = func() (int64, error) {
+				var st int64
+				err := r.QueryRow(ctx, sqlListStamp, tenantID, t.table).Scan(&st)
+				return st, err
+			}
 		}
+		seqs, err := readPage(r, stamp)
+		if err != nil {
+			return err
+		}
+		if page != nil && len(seqs) > 0 {
+			if err := page(ctx, r, seqs); err != nil {
+				return err
+			}
+		}
+		if total < 0 {
+			total, err = readCount(r)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
 	}
 	return total, next, nil
 }
 
 // pageQuery returns the query for one page by offset. It finds the page's
 // rows first, by seq, so that the rows that OFFSET skips are walked in an
-// index and never read (a third faster deep into a large tenant), then
-// reads the page's rows in the same order.
-//
-// The sort key, when there is one, is the first column, for the offset
-// cache.
+// index and never read, then reads the page's rows in the same order. The
+// sort key, when there is one, is the first column, for the offset cache.
 func pageQuery(l *lister, where cond, o order, limit, offset int) (string, []any) {
 	t := l.res
 	cols := l.cols
@@ -287,6 +315,17 @@ func (c *offsetCache) put(k offsetKey, p offsetPos) {
 		c.m = make(map[offsetKey]offsetPos)
 	}
 	c.m[k] = p
+}
+
+// OffsetHits is the number of pages by offset served from a remembered
+// position; ForgetOffsets empties the memory. (For tests and benchmarks.)
+func (s *Store) OffsetHits() int64 { return s.offsets.hits.Load() }
+
+// ForgetOffsets empties the memory of where pages by offset ended.
+func (s *Store) ForgetOffsets() {
+	s.offsets.mu.Lock()
+	s.offsets.m = nil
+	s.offsets.mu.Unlock()
 }
 
 // queryKey identifies a list query: its table, condition, order and their

@@ -1,0 +1,86 @@
+package postgres
+
+import (
+	"github.com/scimd/scimd/internal/scim/schema"
+	"github.com/scimd/scimd/internal/store/sqlstore"
+)
+
+// PostgreSQL's answers to sqlstore.FilterDialect, within what CockroachDB
+// also accepts. There is no scim.Fold in SQL (no server-side functions):
+// filters read the folded copies computed in Go (doc_fold, the *_fold
+// columns). Documents are jsonb, read with #> and #>> and text[] paths;
+// text is compared COLLATE "C", by code point, as SQLite's BINARY collation
+// does with UTF-8.
+
+func (dialect) Fold() string { return "" }
+
+func (dialect) Instr() string { return "strpos" }
+
+func (dialect) Right(x string) string { return "right(" + x + ", ?)" }
+
+// JSONValue is text (#>>), except for booleans and numbers, read through
+// their jsonb value so that the string "true" is not true: NULL unless the
+// value has the type.
+func (dialect) JSONValue(doc sqlstore.Fragment, keys []string, t schema.Type) sqlstore.Fragment {
+	switch t {
+	case schema.Boolean:
+		return jsonTyped(doc, keys, "boolean", "boolean")
+	case schema.Integer, schema.Decimal:
+		return jsonTyped(doc, keys, "number", "numeric")
+	}
+	return sqlstore.Fragment{SQL: "((" + doc.SQL + " #>> ?::text[]) COLLATE \"C\")", Args: jsonArgs(1, doc, keys)}
+}
+
+// jsonTyped is the value at keys in doc as sqlType when its jsonb type is
+// typ, else NULL.
+func jsonTyped(doc sqlstore.Fragment, keys []string, typ, sqlType string) sqlstore.Fragment {
+	v := doc.SQL + " #> ?::text[]"
+	return sqlstore.Fragment{
+		SQL:  "(CASE WHEN jsonb_typeof(" + v + ") = '" + typ + "' THEN (" + v + ")::text::" + sqlType + " END)",
+		Args: jsonArgs(2, doc, keys),
+	}
+}
+
+func (dialect) JSONHas(doc sqlstore.Fragment, keys []string) sqlstore.Fragment {
+	return sqlstore.Fragment{SQL: "(" + doc.SQL + " #> ?::text[]) IS NOT NULL", Args: jsonArgs(1, doc, keys)}
+}
+
+func (dialect) JSONHasMember(doc sqlstore.Fragment, keys []string) sqlstore.Fragment {
+	v := doc.SQL + " #> ?::text[]"
+	return sqlstore.Fragment{
+		SQL: "EXISTS (SELECT 1 FROM jsonb_each(CASE WHEN jsonb_typeof(" + v + ") = 'object' THEN " + v + " END) AS o(k, v)" +
+			" WHERE o.v <> 'null'::jsonb AND o.v <> '\"\"'::jsonb)",
+		Args: jsonArgs(2, doc, keys),
+	}
+}
+
+// JSONElements numbers the elements from 1 (key); it has no rows when the
+// value is not an array (jsonb_array_elements would fail).
+func (dialect) JSONElements(doc sqlstore.Fragment, keys []string) sqlstore.Fragment {
+	v := doc.SQL + " #> ?::text[]"
+	return sqlstore.Fragment{
+		SQL:  "jsonb_array_elements(CASE WHEN jsonb_typeof(" + v + ") = 'array' THEN " + v + " END) WITH ORDINALITY AS j(value, key)",
+		Args: jsonArgs(2, doc, keys),
+	}
+}
+
+func (dialect) JSONElementAt(doc sqlstore.Fragment, keys []string) sqlstore.Fragment {
+	return sqlstore.Fragment{SQL: "((" + doc.SQL + " #> ?::text[]) -> (j.key::int - 1))", Args: jsonArgs(1, doc, keys)}
+}
+
+// jsonArgs are the arguments of n mentions of doc followed by the path
+// placeholder of keys (a text[]).
+func jsonArgs(n int, doc sqlstore.Fragment, keys []string) []any {
+	args := make([]any, 0, n*(len(doc.Args)+1))
+	for range n {
+		args = append(append(args, doc.Args...), keys)
+	}
+	return args
+}
+
+// memberDisplaySQL is the display of the member in row m of group_members,
+// as groups.go reads it: a user's displayName, else its userName; a group's
+// displayName. (Filters compare its folded form, sqlstore's.)
+const memberDisplaySQL = "CASE m.member_type WHEN 'User' THEN " +
+	"(SELECT coalesce(nullif(mu.doc ->> 'displayName', ''), mu.user_name) FROM users mu WHERE mu.tenant_id = m.tenant_id AND mu.id = m.member_id) " +
+	"ELSE (SELECT mg.display_name FROM groups mg WHERE mg.tenant_id = m.tenant_id AND mg.id = m.member_id) END"

@@ -1,0 +1,68 @@
+package sqlite
+
+import (
+	"strings"
+
+	"github.com/scimd/scimd/internal/scim/schema"
+	"github.com/scimd/scimd/internal/store/sqlstore"
+)
+
+// SQLite's answers to sqlstore.FilterDialect: scim_fold folds in SQL, and
+// documents are read with SQLite's JSON functions, whose paths are strings
+// ($."name"."familyName") and whose values keep their JSON type (a boolean
+// is 1 or 0).
+
+// Fold is the function sqlite.go registers.
+func (dialect) Fold() string { return "scim_fold" }
+
+func (dialect) Instr() string { return "instr" }
+
+func (dialect) Right(x string) string { return "substr(" + x + ", -?)" }
+
+func (dialect) JSONValue(doc sqlstore.Fragment, keys []string, _ schema.Type) sqlstore.Fragment {
+	return jsonCall("json_extract(", doc, keys, ")")
+}
+
+func (dialect) JSONHas(doc sqlstore.Fragment, keys []string) sqlstore.Fragment {
+	return jsonCall("json_type(", doc, keys, ") IS NOT NULL")
+}
+
+func (dialect) JSONHasMember(doc sqlstore.Fragment, keys []string) sqlstore.Fragment {
+	return jsonCall("EXISTS (SELECT 1 FROM json_each(", doc, keys, ") WHERE value IS NOT NULL AND value <> '')")
+}
+
+// JSONElements is json_each's rows: for an array, key is the element's
+// index and value the element.
+func (dialect) JSONElements(doc sqlstore.Fragment, keys []string) sqlstore.Fragment {
+	return jsonCall("json_each(", doc, keys, ") j")
+}
+
+func (dialect) JSONElementAt(doc sqlstore.Fragment, keys []string) sqlstore.Fragment {
+	return jsonCall("json_extract(", doc, keys, " || '[' || j.key || ']')")
+}
+
+// jsonCall is pre, the document, the path of keys as a placeholder, then
+// post.
+func jsonCall(pre string, doc sqlstore.Fragment, keys []string, post string) sqlstore.Fragment {
+	args := make([]any, 0, len(doc.Args)+1)
+	args = append(append(args, doc.Args...), jsonPath(keys))
+	return sqlstore.Fragment{SQL: pre + doc.SQL + ", ?" + post, Args: args}
+}
+
+// jsonPath is the SQLite JSON path of keys: $."name"."familyName". Schema
+// names contain neither '"' nor '\'.
+func jsonPath(keys []string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, k := range keys {
+		b.WriteString(`."` + k + `"`)
+	}
+	return b.String()
+}
+
+// memberDisplaySQL is the display of the member in row m of group_members,
+// as groups.go reads it: a user's displayName, else its userName; a group's
+// displayName. (Filters compare its folded form, sqlstore's.)
+const memberDisplaySQL = "CASE m.member_type WHEN 'User' THEN " +
+	"(SELECT coalesce(nullif(json_extract(mu.doc, '$.displayName'), ''), mu.user_name) FROM users mu WHERE mu.tenant_id = m.tenant_id AND mu.id = m.member_id) " +
+	"ELSE (SELECT mg.display_name FROM groups mg WHERE mg.tenant_id = m.tenant_id AND mg.id = m.member_id) END"
