@@ -1,10 +1,10 @@
 package main
 
 import (
-	"github.com/google/go-cmp/cmp"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/google/go-cmp/cmp"
 	"io"
 	"math/rand/v2"
 	"net/http"

@@ -302,7 +302,6 @@ func getExportFixture(b *testing.B) *exportFixture {
 	return exportFix
 }
 
-
 // BenchmarkExportUsers reads a tenant of 1,000,000 users in pages of 1,000
 // (an IdP's import): one page at the start, in the middle and near the end,
 // by cursor and by startIndex (a page requested out of the blue, so
