@@ -12,10 +12,6 @@ func compileFilter(rt *schema.ResourceType, e filter.Expr, tenantID int64) (sqls
 	return sqlstore.CompileFilter(dialect{}, rt, e, tenantID)
 }
 
-func compileMemberFilter(e filter.Expr, tenantID int64) (sqlstore.Cond, error) {
-	return sqlstore.CompileMemberFilter(dialect{}, e, tenantID)
-}
-
 func compileSort(rt *schema.ResourceType, sortBy string, desc bool) (sqlstore.Order, error) {
 	return sqlstore.CompileSort(dialect{}, rt, sortBy, desc)
 }

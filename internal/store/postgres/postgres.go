@@ -5,9 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -131,56 +129,24 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		}
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	known := make(map[string]bool, len(names))
-	for _, n := range names {
-		known[strings.TrimPrefix(n, "migrations/")] = true
-	}
-
-	// A database migrated by a newer scimd must not be used by this one.
-	rows, err := pool.Query(ctx, "SELECT name FROM schema_migrations")
-	if err != nil {
-		return nil, fmt.Errorf("postgres: migrate: %w", err)
-	}
-	applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("postgres: migrate: %w", err)
-	}
-	var unknown []string
-	for _, n := range applied {
-		if !known[n] {
-			unknown = append(unknown, n)
-		}
-	}
-	if len(unknown) > 0 {
-		return nil, fmt.Errorf("postgres: the database has migrations this scimd does not know (%s); it was written by a newer version", strings.Join(unknown, ", "))
-	}
-
-	var done []string
-	for _, path := range names {
-		name := strings.TrimPrefix(path, "migrations/")
-		body, err := migrationFS.ReadFile(path)
-		if err != nil {
-			return done, err
-		}
-		var ok bool
-		err = retry(ctx, maxAttempts, backoff, func() error {
-			var err error
-			ok, err = applyMigration(ctx, pool, name, string(body))
-			return err
-		})
-		if err != nil {
-			return done, fmt.Errorf("postgres: migration %s: %w", name, err)
-		}
-		if ok {
-			done = append(done, name)
-		}
-	}
-	return done, nil
+	return sqlstore.Migrations{
+		Name: "postgres",
+		FS:   migrationFS,
+		Applied: func(ctx context.Context) ([]string, error) {
+			rows, err := pool.Query(ctx, "SELECT name FROM schema_migrations")
+			if err != nil {
+				return nil, err
+			}
+			return pgx.CollectRows(rows, pgx.RowTo[string])
+		},
+		Apply: func(ctx context.Context, name, body string) (ok bool, err error) {
+			err = retry(ctx, maxAttempts, backoff, func() error {
+				ok, err = applyMigration(ctx, pool, name, body)
+				return err
+			})
+			return ok, err
+		},
+	}.Run(ctx, "")
 }
 
 // applyMigration applies one migration unless it is recorded, and reports
@@ -277,25 +243,6 @@ func (db *DB) retry(ctx context.Context, fn func() error) error {
 	return retry(ctx, db.maxAttempts, db.backoff, fn)
 }
 
-// tx runs fn in a transaction with the given options and commits it,
-// running the whole transaction again on a serialization failure or a
-// deadlock (see maxAttempts). fn may therefore be called more than once; each
-// call starts from the database as it is then. fn's error aborts the
-// transaction and is returned unchanged.
-func (db *DB) tx(ctx context.Context, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
-	return db.retry(ctx, func() error {
-		tx, err := db.pool.BeginTx(ctx, opts)
-		if err != nil {
-			return dbErr(err)
-		}
-		defer tx.Rollback(context.WithoutCancel(ctx))
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return dbErr(tx.Commit(ctx))
-	})
-}
-
 // dbErr translates driver errors into the store's: no rows → ErrNotFound,
 // a unique violation → ErrConflict, a foreign key violation (the tenant
 // does not exist) → ErrNotFound. Other errors keep the driver's error in
@@ -340,8 +287,3 @@ func bind(q string, nargs int) (string, error) {
 	}
 	return b.String(), nil
 }
-
-// Times are stored as unix nanoseconds. A zero time.Time (an optional time
-// that is unset) is stored as NULL.
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 )
 
 func pgErr(code string) error {
@@ -89,10 +90,10 @@ func TestRetryStopsWhenContextEnds(t *testing.T) {
 	}
 }
 
-// TestTxRetriesSerializationFailure makes a REPEATABLE READ transaction
+// TestTxRetriesSerializationFailure makes a SERIALIZABLE write transaction
 // fail for real with 40001 (a row it read was changed and committed by
-// another session before it wrote it) and checks that DB.tx runs it again
-// and that no update is lost.
+// another session before it wrote it) and checks that the backend runs it
+// again and that no update is lost.
 func TestTxRetriesSerializationFailure(t *testing.T) {
 	db := mustOpen(t)
 	ctx := t.Context()
@@ -100,10 +101,10 @@ func TestTxRetriesSerializationFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	attempts := 0
-	err := db.tx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	err := db.Backend().Write(ctx, sqlstore.TxOptions{Serializable: true}, func(ctx context.Context, q sqlstore.Querier) error {
 		attempts++
 		var n int
-		if err := tx.QueryRow(ctx, "SELECT n FROM counter WHERE id = 1").Scan(&n); err != nil {
+		if err := q.QueryRow(ctx, "SELECT n FROM counter WHERE id = 1").Scan(&n); err != nil {
 			return err
 		}
 		if attempts == 1 {
@@ -112,7 +113,7 @@ func TestTxRetriesSerializationFailure(t *testing.T) {
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, "UPDATE counter SET n = $1 WHERE id = 1", n+1)
+		_, err := q.Exec(ctx, "UPDATE counter SET n = ? WHERE id = 1", n+1)
 		if attempts == 1 && sqlState(err) != "40001" {
 			t.Errorf("first attempt: got %v, want a serialization failure", err)
 		}
@@ -130,7 +131,7 @@ func TestTxRetriesSerializationFailure(t *testing.T) {
 	}
 }
 
-// TestTxRetriesDeadlock makes DB.tx's transaction one side of a real
+// TestTxRetriesDeadlock makes a write transaction one side of a real
 // deadlock (40P01) and checks that it is run again and succeeds.
 func TestTxRetriesDeadlock(t *testing.T) {
 	if testing.Short() {
@@ -152,9 +153,9 @@ func TestTxRetriesDeadlock(t *testing.T) {
 	var wg sync.WaitGroup
 	var otherErr error
 	attempts := 0
-	err = db.tx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err = db.Backend().Write(ctx, sqlstore.TxOptions{}, func(ctx context.Context, q sqlstore.Querier) error {
 		attempts++
-		if _, err := tx.Exec(ctx, "UPDATE rows SET n = n + 1 WHERE id = 1"); err != nil {
+		if _, err := q.Exec(ctx, "UPDATE rows SET n = n + 1 WHERE id = 1"); err != nil {
 			return err
 		}
 		if attempts == 1 {
@@ -168,7 +169,7 @@ func TestTxRetriesDeadlock(t *testing.T) {
 				}
 			})
 		}
-		_, err := tx.Exec(ctx, "UPDATE rows SET n = n + 1 WHERE id = 2")
+		_, err := q.Exec(ctx, "UPDATE rows SET n = n + 1 WHERE id = 2")
 		if attempts == 1 && sqlState(err) != "40P01" {
 			t.Errorf("first attempt: got %v, want a deadlock", err)
 		}

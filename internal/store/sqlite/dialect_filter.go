@@ -59,10 +59,3 @@ func jsonPath(keys []string) string {
 	}
 	return b.String()
 }
-
-// memberDisplaySQL is the display of the member in row m of group_members,
-// as groups.go reads it: a user's displayName, else its userName; a group's
-// displayName. (Filters compare its folded form, sqlstore's.)
-const memberDisplaySQL = "CASE m.member_type WHEN 'User' THEN " +
-	"(SELECT coalesce(nullif(json_extract(mu.doc, '$.displayName'), ''), mu.user_name) FROM users mu WHERE mu.tenant_id = m.tenant_id AND mu.id = m.member_id) " +
-	"ELSE (SELECT mg.display_name FROM groups mg WHERE mg.tenant_id = m.tenant_id AND mg.id = m.member_id) END"

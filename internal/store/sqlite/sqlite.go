@@ -7,10 +7,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -199,73 +197,41 @@ func Migrate(ctx context.Context, path string) ([]string, error) {
 	return migrate(ctx, w)
 }
 
-// migrate applies, in name order, each embedded migration that the
-// schema_migrations table does not list, each in its own IMMEDIATE
-// transaction, so that two processes migrating at once do not both apply one.
+// migrate applies the embedded migrations the database lacks, each in its
+// own IMMEDIATE transaction, so that two processes migrating at once do
+// not both apply one.
 func migrate(ctx context.Context, w *sql.DB) ([]string, error) { return migrateTo(ctx, w, "") }
 
 // migrateTo is migrate that stops after the migration named last ("": the
 // newest); tests use it to build a database as an older scimd left it.
 func migrateTo(ctx context.Context, w *sql.DB, last string) ([]string, error) {
-	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		name    TEXT    PRIMARY KEY,
-		applied INTEGER NOT NULL
-	) STRICT`); err != nil {
-		return nil, fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	known := make(map[string]bool, len(names))
-	for _, n := range names {
-		known[strings.TrimPrefix(n, "migrations/")] = true
-	}
-
-	// A database migrated by a newer scimd must not be used by this one.
-	rows, err := w.QueryContext(ctx, "SELECT name FROM schema_migrations")
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	var unknown []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: migrate: %w", err)
-		}
-		if !known[n] {
-			unknown = append(unknown, n)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	if len(unknown) > 0 {
-		return nil, fmt.Errorf("sqlite: the database has migrations this scimd does not know (%s); it was written by a newer version", strings.Join(unknown, ", "))
-	}
-
-	var applied []string
-	for _, path := range names {
-		name := strings.TrimPrefix(path, "migrations/")
-		body, err := migrationFS.ReadFile(path)
-		if err != nil {
-			return applied, err
-		}
-		done, err := applyMigration(ctx, w, name, string(body))
-		if err != nil {
-			return applied, fmt.Errorf("sqlite: migration %s: %w", name, err)
-		}
-		if done {
-			applied = append(applied, name)
-		}
-		if name == last {
-			break
-		}
-	}
-	return applied, nil
+	return sqlstore.Migrations{
+		Name: "sqlite",
+		FS:   migrationFS,
+		Applied: func(ctx context.Context) ([]string, error) {
+			if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				name    TEXT    PRIMARY KEY,
+				applied INTEGER NOT NULL
+			) STRICT`); err != nil {
+				return nil, err
+			}
+			rows, err := w.QueryContext(ctx, "SELECT name FROM schema_migrations")
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			var names []string
+			for rows.Next() {
+				var n string
+				if err := rows.Scan(&n); err != nil {
+					return nil, err
+				}
+				names = append(names, n)
+			}
+			return names, rows.Err()
+		},
+		Apply: func(ctx context.Context, name, body string) (bool, error) { return applyMigration(ctx, w, name, body) },
+	}.Run(ctx, last)
 }
 
 func applyMigration(ctx context.Context, w *sql.DB, name, body string) (bool, error) {
@@ -310,16 +276,4 @@ func dbErr(err error) error {
 		}
 	}
 	return fmt.Errorf("sqlite: %w", err)
-}
-
-// Times are stored as unix nanoseconds. A zero time.Time (an optional time
-// that is unset) is stored as NULL.
-
-func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
