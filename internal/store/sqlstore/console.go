@@ -51,15 +51,6 @@ var _ store.ConsoleStore = (*Store)(nil)
 // UpdateThrottle may therefore be called more than once, each time with the
 // record as it is then.
 
-// ConsoleDialect is what differs in the console's SQL.
-type ConsoleDialect interface {
-	// Contains is the condition that the text of expression s contains
-	// the text of expression sub, compared as code points (SQLite's instr,
-	// PostgreSQL's strpos; LIKE would make % and _ wildcards, and folds
-	// ASCII case on SQLite).
-	Contains(s, sub string) string
-}
-
 // clean returns s with invalid UTF-8 and NUL characters replaced by
 // U+FFFD, so that it can be stored in a text column.
 func clean(s string) string {

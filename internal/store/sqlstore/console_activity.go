@@ -105,7 +105,7 @@ func (s *Store) ActivityLog(ctx context.Context, tenantID int64, q store.Activit
 		where = append(where, "status >= 400")
 	}
 	if q.Text != "" {
-		add(s.d.Contains("path", "?"), clean(q.Text))
+		add(s.d.Instr()+"(path, ?) > 0", clean(q.Text)) // not LIKE: % and _ are no wildcards here
 	}
 	if q.Before > 0 {
 		add("id < ?", q.Before)

@@ -4,8 +4,7 @@ package sqlstore
 // statements of this package are written once with ? placeholders; where a
 // construct is spelled differently, they ask the dialect.
 type Dialect interface {
-	FilterDialect  // what SCIM filters and sorts need (compile.go)
-	ConsoleDialect // what the console's records need (console.go)
+	FilterDialect // what SCIM filters and sorts need (compile.go)
 	// Name is the database's name ("sqlite", "postgres"), which prefixes
 	// the store's own errors.
 	Name() string

@@ -1,9 +1,51 @@
 package postgres
 
 import (
+	"fmt"
+
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store/sqlstore"
 )
+
+// dialect is PostgreSQL's SQL, within what CockroachDB also accepts.
+type dialect struct{}
+
+func (dialect) Name() string { return "postgres" }
+
+func (dialect) Lock(m sqlstore.LockMode) string {
+	switch m {
+	case sqlstore.ForUpdate:
+		return " FOR UPDATE"
+	case sqlstore.ForNoKeyUpdate:
+		return " FOR NO KEY UPDATE"
+	case sqlstore.ForKeyShare:
+		return " FOR KEY SHARE"
+	}
+	panic(fmt.Sprintf("postgres: unknown lock mode %d", m))
+}
+
+func (dialect) Greatest() string          { return "greatest" }
+func (dialect) JSONIn(p string) string    { return "CAST(" + p + " AS jsonb)" }
+func (dialect) JSONOut(col string) string { return col }
+func (dialect) FoldedDocs() bool          { return true } // no server-side functions: folded in Go
+// CountSlots: 16 rows per tenant for its user count (and its group count),
+// so that concurrent creates through several instances rarely queue.
+func (dialect) CountSlots() int { return 16 }
+
+func (dialect) In(expr, elem string) string { return expr + " = ANY(CAST(? AS " + elem + "[]))" }
+func (dialect) Rows(alias, elem string) string {
+	return "unnest(CAST(? AS " + elem + "[])) WITH ORDINALITY AS " + alias + "(value, ord)"
+}
+func (dialect) List(v any) any      { return v } // pgx binds slices as arrays
+func (dialect) FixedJoin() string   { return "JOIN" }
+func (dialect) MemberOrder() string { return "ord" }
+func (dialect) JSONField(col, key string) string {
+	return "(" + col + " ->> '" + key + "')"
+}
+
+// ListStamps: no list_stamps; every write would update one row per
+// tenant, which concurrent writers through several instances would queue on.
+func (dialect) ListStamps() bool { return false }
 
 // PostgreSQL's answers to sqlstore.FilterDialect, within what CockroachDB
 // also accepts. There is no scim.Fold in SQL (no server-side functions):

@@ -1,11 +1,42 @@
 package sqlite
 
 import (
+	"encoding/json"
 	"strings"
 
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store/sqlstore"
 )
+
+// dialect is SQLite's SQL.
+type dialect struct{}
+
+func (dialect) Name() string                  { return "sqlite" }
+func (dialect) Lock(sqlstore.LockMode) string { return "" } // one writer: nothing to lock against
+func (dialect) Greatest() string              { return "max" }
+func (dialect) JSONIn(p string) string        { return "jsonb(" + p + ")" }
+func (dialect) JSONOut(col string) string     { return "json(" + col + ")" }
+func (dialect) FoldedDocs() bool              { return false } // scim_fold folds in SQL
+func (dialect) CountSlots() int               { return 1 }     // one writer: no lock to share
+
+func (dialect) In(expr, _ string) string { return expr + " IN (SELECT value FROM json_each(?))" }
+func (dialect) Rows(alias, _ string) string {
+	return "(SELECT value, key AS ord FROM json_each(?)) AS " + alias
+}
+
+// List encodes v as a JSON array, for json_each.
+func (dialect) List(v any) any {
+	b, _ := json.Marshal(v) // strings and integers always encode
+	return string(b)
+}
+func (dialect) FixedJoin() string   { return "CROSS JOIN" }
+func (dialect) MemberOrder() string { return "rowid" }
+func (dialect) JSONField(col, key string) string {
+	return "json_extract(" + col + ", '$." + key + "')"
+}
+
+// ListStamps: migration 0002 keeps list_stamps by triggers.
+func (dialect) ListStamps() bool { return true }
 
 // SQLite's answers to sqlstore.FilterDialect: scim_fold folds in SQL, and
 // documents are read with SQLite's JSON functions, whose paths are strings
