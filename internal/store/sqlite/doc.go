@@ -1,27 +1,27 @@
-// Package sqlite is scimd's SQLite storage backend, built on the pure-Go
-// driver modernc.org/sqlite so that a CGO_ENABLED=0 build works.
+// Package sqlite is scimd's SQLite backend, built on the pure-Go driver
+// modernc.org/sqlite so that a CGO_ENABLED=0 build works. The statements
+// themselves are sqlstore's, written once for both databases; this package
+// keeps what is SQLite's own:
 //
-// A [DB] keeps two connection pools on one database file in WAL mode. Reads
-// use a pool of several query-only connections and never wait for writes.
-// Writes go through one goroutine that owns the single write connection and
-// runs them in BEGIN IMMEDIATE transactions, so that a read-modify-write
-// never loses an update; the requests that queue up while a transaction
-// commits share the next one, each in its own savepoint (group commit), so
-// that synchronous=FULL, which makes an acknowledged write survive a crash of
-// the process or of the machine, costs one fsync per batch rather than per
-// request. Every connection runs with foreign_keys=ON.
+//   - Opening (sqlite.go): two connection pools on one database file in WAL
+//     mode, every connection with foreign_keys=ON; reads use several
+//     query-only connections and never wait for writes. The SQL function
+//     scim_fold (scim.Fold) is registered for case-insensitive filters.
+//   - The single writer (writer.go): writes go through one goroutine that
+//     owns the only write connection and runs them in BEGIN IMMEDIATE
+//     transactions; the requests that queue up while one commits share the
+//     next, each in its own savepoint (group commit), so synchronous=FULL,
+//     which makes an acknowledged write survive a crash of the process or
+//     the machine, costs one fsync per batch rather than per request.
+//   - Prepared statements (stmts.go), cached by text and prepared once no
+//     transaction holds the connection.
+//   - The Backend and the dialect sqlstore runs on (backend.go,
+//     dialect.go): JSONB documents, json_each for lists of ids, no row
+//     locks (the single writer serializes), list stamps for the offset
+//     memory of lists.
+//   - Migrations (migrations/*.sql, applied by Open or Migrate) and the
+//     online backup (backup.go).
 //
-// Users are stored one row each: the attributes as a JSONB document beside
-// indexed columns derived from it (folded userName, externalId, folded
-// displayName, active, the meta times), plus one user_emails row per e-mail
-// address. SCIM filters are compiled to SQL (compile.go): known attributes go
-// to their columns, emails to the side table, everything else to SQLite's
-// JSON functions; every literal is a parameter. The schema lives in
-// embedded, numbered migrations that [Open] applies (see [Migrate]).
-//
-// Groups are stored the same way (groups.go), and their members one
-// group_members row each, so that a membership change costs what it
-// changes whatever the group's size; the same compiler, driven by a
-// description of each table (resource in compile.go), serves both. Lists
-// page by offset (startIndex) or by keyset (cursor), see list.go.
+// A new store feature is written in sqlstore; here it needs at most a
+// migration and, where SQLite spells the SQL differently, a dialect hook.
 package sqlite
