@@ -89,7 +89,8 @@ func (t *pgTx) send(ctx context.Context, last *queued) (pgx.BatchResults, error)
 	}
 	b := &pgx.Batch{}
 	n := 0
-	if !t.begun {
+	begin := !t.begun && (last != nil || t.begin != "BEGIN")
+	if begin {
 		b.Queue(t.begin)
 		n++
 	}
@@ -102,7 +103,7 @@ func (t *pgTx) send(ctx context.Context, last *queued) (pgx.BatchResults, error)
 		b.Queue(last.sql, last.args...)
 	}
 	br := t.conn.SendBatch(ctx, b)
-	t.begun = true
+	t.begun = t.begun || begin
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -178,13 +179,31 @@ func (t *pgTx) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row
 	return rowOf{rows}
 }
 
-// commit sends what is queued with COMMIT. A transaction that sent
-// nothing has nothing to commit.
+// commit sends what is queued with COMMIT. A transaction of the default
+// isolation that sent nothing yet is its queued statements alone, sent
+// without BEGIN and COMMIT: a batch is one implicit transaction, atomic and
+// committed at its end, which saves the server two statements (a create is
+// one such batch).
 func (t *pgTx) commit(ctx context.Context) error {
 	if t.err != nil {
 		return t.err
 	}
-	if !t.begun && len(t.pending) == 0 {
+	if !t.begun {
+		if len(t.pending) == 0 {
+			return nil
+		}
+		if t.begin != "BEGIN" { // an isolation level: BEGIN ... COMMIT
+			_, err := t.Exec(ctx, "COMMIT")
+			return err
+		}
+		br, err := t.send(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := br.Close(); err != nil {
+			t.err = dbErr(err)
+			return t.err
+		}
 		return nil
 	}
 	_, err := t.Exec(ctx, "COMMIT")

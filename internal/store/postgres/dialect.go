@@ -119,3 +119,5 @@ func jsonArgs(n int, doc sqlstore.Fragment, keys []string) []any {
 	}
 	return args
 }
+
+func (dialect) WriteCTEs() bool { return true }

@@ -90,3 +90,5 @@ func jsonPath(keys []string) string {
 	}
 	return b.String()
 }
+
+func (dialect) WriteCTEs() bool { return false }

@@ -224,20 +224,7 @@ func (s *Store) EnsureDefaultRoles(ctx context.Context, tenantID int64) error {
 
 // roleNames lists the names of a tenant's roles.
 func (s *Store) roleNames(ctx context.Context, tenantID int64) ([]string, error) {
-	rows, err := s.q.Query(ctx, sqlRoleNames, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		names = append(names, name)
-	}
-	return names, rows.Err()
+	return s.ids(ctx, s.q, sqlRoleNames, tenantID)
 }
 
 func scanRoles(rows Rows, err error) ([]store.Role, error) {

@@ -50,6 +50,9 @@ type Dialect interface {
 	// JSONField is the text of the top-level member key of the document
 	// in column col (key is a constant, not user input).
 	JSONField(col, key string) string
+	// WriteCTEs reports whether INSERT, UPDATE and DELETE may stand in a
+	// WITH clause (PostgreSQL), so that several writes are one statement.
+	WriteCTEs() bool
 	// ListStamps reports whether the database keeps list_stamps, a count
 	// of each tenant's changes to users and to groups (SQLite, by
 	// triggers), which lets a page by offset start where the previous one

@@ -468,8 +468,8 @@ func (s *Store) checkMembers(ctx context.Context, q Querier, tenantID int64, gro
 	return nil
 }
 
-// ids runs a query whose one column is an id (or any text or number,
-// scanned as text).
+// ids runs a query whose one column is text (ids, names) and returns its
+// values.
 func (s *Store) ids(ctx context.Context, r Reader, query string, args ...any) ([]string, error) {
 	rows, err := r.Query(ctx, query, args...)
 	if err != nil {
