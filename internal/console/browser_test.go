@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimd/scimd/internal/testenv"
-
 	"github.com/chromedp/chromedp"
+
+	"github.com/scimd/scimd/internal/testenv"
 )
 
 // chromiumPath is Debian's Chromium, which .ci/run installs.

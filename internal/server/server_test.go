@@ -13,14 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimd/scimd/internal/testenv"
-
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
 	"github.com/scimd/scimd/internal/store/postgres/pgtest"
 	"github.com/scimd/scimd/internal/store/sqlite"
+	"github.com/scimd/scimd/internal/testenv"
 )
 
 // env is a running server with one activated tenant, "acme", and a

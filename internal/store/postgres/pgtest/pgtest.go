@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scimd/scimd/internal/testenv"
-
 	"github.com/jackc/pgx/v5"
+
+	"github.com/scimd/scimd/internal/testenv"
 )
 
 // EnvVar names the server tests run against: a DSN whose user may create
