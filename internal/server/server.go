@@ -83,6 +83,14 @@ func (s *Server) routes() {
 	h("/scim/{version}/ResourceTypes/{name}", s.resourceType)
 	h("/scim/{version}/Schemas", s.schemas)
 	h("/scim/{version}/Schemas/{urn}", s.schemaByURN)
+	// RFC 7644 §3.11: a provider that does not support /Me SHOULD answer
+	// 501. A key is a connection's, not a user's: there is no "me".
+	h("/scim/{version}/Me", func(w http.ResponseWriter, r *http.Request) error {
+		return scim.Errorf(http.StatusNotImplemented, "", "/Me is not supported: an API key authenticates an identity provider's connection, not a user")
+	})
+	h("/scim/{version}/Me/", func(w http.ResponseWriter, r *http.Request) error {
+		return scim.Errorf(http.StatusNotImplemented, "", "/Me is not supported: an API key authenticates an identity provider's connection, not a user")
+	})
 	h("/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s", r.URL.Path)
 	})
@@ -109,6 +117,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.Header().Set("X-Request-Id", reqID)
 	info := &requestInfo{id: reqID, log: s.log}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	if p := cleanPath(r.URL.Path); p != r.URL.Path {
+		// A base URL pasted with a trailing slash makes clients ask for
+		// .../scim/v2//Users (seen from Okta); ServeMux would answer with a
+		// redirect, which no client follows on POST or PATCH. Serve it as
+		// the path it means instead.
+		r2 := *r
+		u := *r.URL
+		u.Path, u.RawPath = p, ""
+		r2.URL = &u
+		r = &r2
+	}
 	r, act := s.beginActivity(r)
 	defer func() {
 		if p := recover(); p != nil {
@@ -123,6 +142,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.endActivity(act, r, info, rec.status, start)
 	}()
 	s.mux.ServeHTTP(rec, r)
+}
+
+// cleanPath returns p with runs of '/' collapsed and without a trailing
+// '/' (but for "/" itself). SCIM paths have no empty segments and no
+// trailing slash: //Users and /Users/ both mean /Users.
+func cleanPath(p string) string {
+	if !strings.Contains(p, "//") && (len(p) <= 1 || !strings.HasSuffix(p, "/")) {
+		return p
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && b.Len() > 0 && strings.HasSuffix(b.String(), "/") {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	out := b.String()
+	if len(out) > 1 {
+		out = strings.TrimSuffix(out, "/")
+	}
+	return out
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,78 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// noRedirects sends a request and returns the response as it came: a
+// redirect is not followed, as identity providers do not follow them on
+// POST or PATCH.
+func (e *env) noRedirects(method, path, body string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", e.authz)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/scim+json")
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, body: b}
+	json.Unmarshal(b, &r.json)
+	return r
+}
+
+// TestOktaTrailingSlashBaseURL: a base URL pasted with a trailing slash
+// makes Okta call .../scim/v2//Users; every method is served as on /Users,
+// never with a redirect.
+func TestOktaTrailingSlashBaseURL(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		id := e.createUser(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com"}`)
+		for _, tc := range []struct {
+			method, path, body string
+			want               int
+		}{
+			{"GET", "//Users", "", 200},
+			{"GET", "/Users/", "", 200},
+			{"GET", "//Users?filter=userName%20eq%20%22ada@example.com%22", "", 200},
+			{"POST", "//Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bob@example.com"}`, 201},
+			{"GET", "//Users/" + id, "", 200},
+			{"GET", "/Users/" + id + "/", "", 200},
+			{"PATCH", "//Users/" + id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`, 200},
+			{"PUT", "//Users//" + id, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com","active":true}`, 200},
+			{"GET", "//Groups", "", 200},
+			{"GET", "//ServiceProviderConfig", "", 200},
+			{"DELETE", "//Users/" + id + "/", "", 204},
+		} {
+			r := e.noRedirects(tc.method, tc.path, tc.body)
+			if r.status != tc.want {
+				t.Errorf("%s %s: %d, want %d (Location %q)\n%s", tc.method, tc.path, r.status, tc.want, r.header.Get("Location"), r.body)
+			}
+		}
+	})
+}
+
+// TestRFC7644_3_11_Me: a provider that does not support /Me answers 501
+// with a SCIM error.
+func TestRFC7644_3_11_Me(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "POST"} {
+			r := e.noRedirects(m, "/Me", "")
+			if r.status != http.StatusNotImplemented || r.header.Get("Content-Type") != "application/scim+json; charset=utf-8" ||
+				r.json["status"] != "501" || r.json["detail"] == nil {
+				t.Errorf("%s /Me: %d %s\n%s", m, r.status, r.header.Get("Content-Type"), r.body)
+			}
+		}
+	})
+}
