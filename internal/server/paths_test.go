@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // noRedirects sends a request and returns the response as it came: a
@@ -73,6 +74,54 @@ func TestRFC7644_3_11_Me(t *testing.T) {
 				r.json["status"] != "501" || r.json["detail"] == nil {
 				t.Errorf("%s /Me: %d %s\n%s", m, r.status, r.header.Get("Content-Type"), r.body)
 			}
+		}
+	})
+}
+
+// TestRFC7644_3_5_2_PatchNoChange: a PATCH that changes nothing (add of a
+// value the resource has, replace with the current value, remove of what
+// is absent, re-adding a member) SHALL NOT change the resource: the ETag
+// and meta.lastModified stay.
+func TestRFC7644_3_5_2_PatchNoChange(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		uid := e.createUser(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com",
+			"title":"Engineer","emails":[{"value":"ada@example.com","type":"work","primary":true}]}`)
+		r := e.do("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Eng","members":[{"value":"`+uid+`"}]}`)
+		if r.status != http.StatusCreated {
+			t.Fatalf("create group: %d %s", r.status, r.body)
+		}
+		gid, _ := r.json["id"].(string)
+		patch := func(ops string) string {
+			return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + ops + `]}`
+		}
+		state := func(path string) (string, any) {
+			r := e.do("GET", path, "")
+			meta, _ := r.json["meta"].(map[string]any)
+			return r.header.Get("ETag"), meta["lastModified"]
+		}
+		for _, tc := range []struct{ name, path, ops string }{
+			{"add an e-mail the user has", "/Users/" + uid, `{"op":"add","path":"emails","value":[{"value":"ada@example.com","type":"work","primary":true}]}`},
+			{"replace with the current value", "/Users/" + uid, `{"op":"replace","path":"title","value":"Engineer"}`},
+			{"pathless replace with current values", "/Users/" + uid, `{"op":"replace","value":{"title":"Engineer","active":true}}`},
+			{"remove an absent attribute", "/Users/" + uid, `{"op":"remove","path":"nickName"}`},
+			{"add an existing member", "/Groups/" + gid, `{"op":"add","path":"members","value":[{"value":"` + uid + `"}]}`},
+			{"remove a non-member", "/Groups/" + gid, `{"op":"remove","path":"members[value eq \"nobody\"]"}`},
+		} {
+			etag, mod := state(tc.path)
+			time.Sleep(2 * time.Millisecond) // a new lastModified would differ
+			if r := e.do("PATCH", tc.path, patch(tc.ops)); r.status != http.StatusOK && r.status != http.StatusNoContent {
+				t.Errorf("%s: PATCH %d %s", tc.name, r.status, r.body)
+				continue
+			}
+			if etag2, mod2 := state(tc.path); etag2 != etag || mod2 != mod {
+				t.Errorf("%s: ETag %s → %s, lastModified %v → %v; want them unchanged", tc.name, etag, etag2, mod, mod2)
+			}
+		}
+		// A real change still makes a new version.
+		etag, _ := state("/Users/" + uid)
+		e.do("PATCH", "/Users/"+uid, patch(`{"op":"replace","path":"title","value":"Manager"}`))
+		if etag2, _ := state("/Users/" + uid); etag2 == etag {
+			t.Errorf("a real change kept ETag %s", etag)
 		}
 	})
 }

@@ -118,7 +118,9 @@ type GroupStore interface {
 	Group(ctx context.Context, tenantID int64, id string, members bool) (Group, error)
 	// UpdateGroup reads the group (without members), calls fn inside one
 	// transaction, stores the attributes fn left and applies the
-	// membership changes fn returns, with Version incremented. fn's error
+	// membership changes fn returns, with Version incremented; when neither
+	// the attributes nor any membership changed (a member added again, an
+	// absent one removed), nothing is stored and Version and Modified stay. fn's error
 	// is returned unchanged; a *MemberError aborts the whole change.
 	// The result carries Members only when members is true.
 	UpdateGroup(ctx context.Context, tenantID int64, id string, members bool, fn func(*Group) ([]MemberOp, error)) (Group, error)

@@ -162,7 +162,10 @@ type Store interface {
 	// User returns a live user, or ErrNotFound.
 	User(ctx context.Context, tenantID int64, id string) (User, error)
 	// UpdateUser reads the user, calls fn with it inside one transaction and
-	// stores what fn left, with Version incremented. fn may set Attrs,
+	// stores what fn left, with Version incremented; if fn left Attrs and
+	// PasswordHash as they were, nothing is stored and the user is returned
+	// as it is, Version and Modified unchanged (RFC 7644 §3.5.2: an update
+	// that changes nothing is no modification). fn may set Attrs,
 	// PasswordHash and Modified; it returns an error to abort, which
 	// UpdateUser returns unchanged. fn runs inside the single write
 	// transaction: it must be quick (no password hashing, no I/O) and must

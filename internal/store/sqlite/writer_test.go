@@ -133,7 +133,13 @@ func TestWriterSurvivesPanic(t *testing.T) {
 			panic("kaboom")
 		})
 	}()
-	u, err := db.UpdateUser(ctx, tn.ID, "u1", func(u *store.User) error { return nil })
+	u, err := db.UpdateUser(ctx, tn.ID, "u1", func(u *store.User) error {
+		if u.Attrs["title"] != nil {
+			return fmt.Errorf("the panicked update left title %v", u.Attrs["title"])
+		}
+		u.Attrs["nickName"] = "y"
+		return nil
+	})
 	if err != nil || u.Version != 2 || u.Attrs["title"] != nil {
 		t.Errorf("after a panic: version %d, title %v, err %v", u.Version, u.Attrs["title"], err)
 	}

@@ -220,7 +220,7 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID int64, g store.Group) 
 		if err := q.QueryRow(ctx, sqlGroupSeq, tenantID, g.ID).Scan(&seq); err != nil {
 			return err
 		}
-		if err := s.applyMemberOps(ctx, q, tenantID, seq, g.ID, []store.MemberOp{{Kind: store.AddMembers, Members: initial}}); err != nil {
+		if _, err := s.applyMemberOps(ctx, q, tenantID, seq, g.ID, []store.MemberOp{{Kind: store.AddMembers, Members: initial}}); err != nil {
 			return err
 		}
 		var err error
@@ -341,14 +341,21 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID int64, id string, memb
 		if err != nil {
 			return err
 		}
-		if h.doc == old.doc {
-			q.Queue(ctx, sqlTouchGroup, g.Version, nanos(g.Modified), seq)
-		} else {
+		changed, err := s.applyMemberOps(ctx, q, tenantID, seq, g.ID, ops)
+		if err != nil {
+			return err
+		}
+		switch {
+		case h.doc != old.doc:
 			args := []any{g.Version, nanos(g.Modified), h.displayName, h.displayNameFold, h.externalID}
 			q.Queue(ctx, s.groups.update, append(append(args, s.docArgs(h.doc, h.docFold)...), seq)...)
-		}
-		if err := s.applyMemberOps(ctx, q, tenantID, seq, g.ID, ops); err != nil {
-			return err
+		case changed:
+			q.Queue(ctx, sqlTouchGroup, g.Version, nanos(g.Modified), seq)
+		default:
+			// Nothing changed (an existing member added again, an absent
+			// one removed): the version and modification time stay
+			// (RFC 7644 §3.5.2).
+			g = cur
 		}
 		if members {
 			g.Members, err = s.readMembers(ctx, q, seq)
@@ -363,9 +370,9 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID int64, id string, memb
 
 // applyMemberOps applies ops to the group (its seq and id) in order, after
 // checking every id the AddMembers ops name: all of them must exist, and
-// none may contain the group. The group's ancestors do not change while
+// none may contain the group; it reports whether any membership changed. The group's ancestors do not change while
 // its own members do, so one check before the first op holds for all.
-func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int64, groupID string, ops []store.MemberOp) error {
+func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int64, groupID string, ops []store.MemberOp) (changed bool, err error) {
 	var adds []string
 	seen := map[string]bool{}
 	for _, op := range ops {
@@ -381,10 +388,11 @@ func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int
 	}
 	if len(adds) > 0 {
 		if err := s.checkMembers(ctx, q, tenantID, groupID, adds); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, op := range ops {
+		var n int64
 		switch op.Kind {
 		case store.AddMembers:
 			var ids []string
@@ -396,28 +404,32 @@ func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int
 				}
 			}
 			if len(ids) > 0 {
-				q.Queue(ctx, s.groups.addMembers, tenantID, seq, tenantID, s.d.List(ids))
+				n, err = q.Exec(ctx, s.groups.addMembers, tenantID, seq, tenantID, s.d.List(ids))
 			}
 		case store.RemoveMembers:
 			if len(op.IDs) > 0 {
-				q.Queue(ctx, s.groups.removeMembers, seq, s.d.List(op.IDs))
+				n, err = q.Exec(ctx, s.groups.removeMembers, seq, s.d.List(op.IDs))
 			}
 		case store.RemoveMembersWhere:
 			if op.Where == nil {
-				return fmt.Errorf("%s: RemoveMembersWhere without a filter", s.d.Name())
+				return false, fmt.Errorf("%s: RemoveMembersWhere without a filter", s.d.Name())
 			}
-			c, err := compileMemberFilter(s.d, op.Where, tenantID)
-			if err != nil {
-				return err
+			c, cerr := compileMemberFilter(s.d, op.Where, tenantID)
+			if cerr != nil {
+				return false, cerr
 			}
-			q.Queue(ctx, "DELETE FROM group_members AS m WHERE m.group_seq = ? AND ("+c.sql+")", append([]any{seq}, c.args...)...)
+			n, err = q.Exec(ctx, "DELETE FROM group_members AS m WHERE m.group_seq = ? AND ("+c.sql+")", append([]any{seq}, c.args...)...)
 		case store.RemoveAllMembers:
-			q.Queue(ctx, sqlRemoveAllMembers, seq)
+			n, err = q.Exec(ctx, sqlRemoveAllMembers, seq)
 		default:
-			return fmt.Errorf("%s: unknown member operation %d", s.d.Name(), op.Kind)
+			return false, fmt.Errorf("%s: unknown member operation %d", s.d.Name(), op.Kind)
 		}
+		if err != nil {
+			return false, err
+		}
+		changed = changed || n > 0
 	}
-	return nil
+	return changed, nil
 }
 
 // checkMembers locks the users and groups that ids name against deletion

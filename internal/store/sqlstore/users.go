@@ -147,6 +147,19 @@ func (s *Store) docs(attrs map[string]any) (doc, docFold string, err error) {
 	return string(b), string(f), err
 }
 
+// docOf is the document of attrs as derive and deriveGroup encode it, or
+// "" if it does not encode.
+func (s *Store) docOf(attrs map[string]any) string {
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
 // docArgs are the arguments of the document placeholders of an insert or
 // update: the document and, when the dialect keeps it, its folded copy.
 func (s *Store) docArgs(doc, docFold string) []any {
@@ -306,7 +319,9 @@ func (s *Store) User(ctx context.Context, tenantID int64, id string) (store.User
 
 // UpdateUser reads the user, its row locked, and calls fn with it inside
 // one write transaction, then stores what fn left (Attrs, PasswordHash,
-// Modified) with Version incremented. Concurrent updates of one user,
+// Modified) with Version incremented; when fn left the attributes and the
+// password hash as they were, it stores nothing and returns the user as it
+// is (same Version and Modified). Concurrent updates of one user,
 // through any number of instances, queue on the row lock (or, on SQLite,
 // the single writer), so each fn sees the version the previous one stored:
 // no update is lost, and a version check in fn (If-Match) is exact. fn's
@@ -323,7 +338,9 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID int64, id string, fn fu
 		if err != nil {
 			return err
 		}
-		oldEmails := emailRows(cur.Attrs)
+		// fn may change the attributes in place: what they were is read
+		// first.
+		oldEmails, oldDoc := emailRows(cur.Attrs), s.docOf(cur.Attrs)
 		u = cur
 		if err := fn(&u); err != nil {
 			return err
@@ -333,6 +350,12 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID int64, id string, fn fu
 		h, err := s.derive(u.Attrs)
 		if err != nil {
 			return err
+		}
+		if u.PasswordHash == cur.PasswordHash && h.doc == oldDoc {
+			// Nothing changed: nothing is stored, and the version and
+			// modification time stay (RFC 7644 §3.5.2).
+			u = cur
+			return nil
 		}
 		args := []any{u.Version, nanos(u.Modified), h.userName, h.userNameFold, h.externalID, h.displayNameFold, h.active}
 		args = append(append(args, s.docArgs(h.doc, h.docFold)...), u.PasswordHash, seq)

@@ -16,7 +16,7 @@ func testConditionalDelete(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	acme := mustTenant(t, s, "acme")
 	u := mustCreateUser(t, s, acme.ID, newUser("u-1", "ann@example.com", 0, nil))
-	if _, err := s.UpdateUser(ctx, acme.ID, u.ID, func(*store.User) error { return nil }); err != nil {
+	if _, err := s.UpdateUser(ctx, acme.ID, u.ID, func(u *store.User) error { u.Attrs["title"] = "v2"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	g := mustCreateGroup(t, s, acme.ID, newGroup("g-1", "Eng", 1, u.ID))

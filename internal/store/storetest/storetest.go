@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserNameUniqueness", testUserNameUniqueness},
 		{"UserTenantIsolation", testUserTenantIsolation},
 		{"UpdateUserAbort", testUpdateUserAbort},
+		{"UpdateUserNoChange", testUpdateUserNoChange},
 		{"UpdateUserKeepsEmailsInSync", testUpdateUserEmails},
 		{"ConcurrentUpdateUser", testConcurrentUpdateUser},
 		{"Filters", testFilters},
@@ -697,5 +698,50 @@ func testPaging(t *testing.T, s store.Store) {
 		if diff := cmp.Diff(tc.want, userNames(p.Users), cmpEmpty); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
+	}
+}
+
+// testUpdateUserNoChange: an update that leaves the attributes and the
+// password as they were stores nothing (RFC 7644 §3.5.2): the version and
+// the modification time stay; any change makes a new version.
+func testUpdateUserNoChange(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	u := mustCreateUser(t, s, acme.ID, newUser("u-1", "alice", 0, map[string]any{
+		"emails": []any{map[string]any{"value": "a@example.com", "type": "work", "primary": true}}}))
+	later := base.Add(time.Hour)
+	same := func(u *store.User) error {
+		// Another copy of the same attributes, as a PATCH that adds a
+		// value the user has builds it.
+		u.Attrs = map[string]any{"userName": "alice", "active": true,
+			"emails": []any{map[string]any{"primary": true, "type": "work", "value": "a@example.com"}}}
+		u.Modified = later
+		return nil
+	}
+	got, err := s.UpdateUser(ctx, acme.ID, "u-1", same)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != u.Version || !got.Modified.Equal(u.Modified) {
+		t.Errorf("an update that changes nothing returned version %d, modified %v; want %d, %v", got.Version, got.Modified, u.Version, u.Modified)
+	}
+	if stored, _ := s.User(ctx, acme.ID, "u-1"); stored.Version != u.Version || !stored.Modified.Equal(u.Modified) {
+		t.Errorf("an update that changes nothing stored version %d, modified %v", stored.Version, stored.Modified)
+	}
+	got, err = s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error {
+		u.PasswordHash = "new-hash"
+		u.Modified = later
+		return nil
+	})
+	if err != nil || got.Version != u.Version+1 || !got.Modified.Equal(later) {
+		t.Errorf("a new password hash: version %d, modified %v, %v; want %d, %v", got.Version, got.Modified, err, u.Version+1, later)
+	}
+	got, err = s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error {
+		u.Attrs["title"] = "Engineer"
+		u.Modified = later.Add(time.Hour)
+		return nil
+	})
+	if err != nil || got.Version != u.Version+2 {
+		t.Errorf("a new attribute: version %d, %v; want %d", got.Version, err, u.Version+2)
 	}
 }
