@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // noRedirects sends a request and returns the response as it came: a
@@ -122,6 +124,50 @@ func TestRFC7644_3_5_2_PatchNoChange(t *testing.T) {
 		e.do("PATCH", "/Users/"+uid, patch(`{"op":"replace","path":"title","value":"Manager"}`))
 		if etag2, _ := state("/Users/" + uid); etag2 == etag {
 			t.Errorf("a real change kept ETag %s", etag)
+		}
+	})
+}
+
+// TestRFC7643_2_4_DuplicateValues: a (type, value) pair is stored once,
+// whether a POST, a PUT or a PATCH brings it twice; the kept element is
+// primary if a copy was.
+func TestRFC7643_2_4_DuplicateValues(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		emails := func(r response) []any {
+			t.Helper()
+			l, _ := r.json["emails"].([]any)
+			return l
+		}
+		r := e.do("POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com",
+			"emails":[{"value":"ada@example.com","type":"work"},{"value":"ADA@example.com","type":"Work","primary":true},{"value":"ada@home.example","type":"home"}],
+			"phoneNumbers":[{"value":"+1 555 0100","type":"work"},{"value":"+1 555 0100","type":"work"}]}`)
+		if r.status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		id, _ := r.json["id"].(string)
+		want := []any{
+			map[string]any{"value": "ada@example.com", "type": "work", "primary": true},
+			map[string]any{"value": "ada@home.example", "type": "home"},
+		}
+		if diff := cmp.Diff(want, emails(r)); diff != "" {
+			t.Errorf("POST with a duplicate e-mail (-want +got):\n%s", diff)
+		}
+		if p, _ := r.json["phoneNumbers"].([]any); len(p) != 1 {
+			t.Errorf("POST with a duplicate phone number: %v", p)
+		}
+		r = e.do("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+			"Operations":[{"op":"add","path":"emails","value":[{"value":"ada@home.example","type":"home"},{"value":"new@example.com","type":"other"}]}]}`)
+		if r.status != http.StatusOK {
+			t.Fatalf("PATCH: %d %s", r.status, r.body)
+		}
+		got := e.do("GET", "/Users/"+id, "")
+		if l := emails(got); len(l) != 3 {
+			t.Errorf("after a PATCH adding a pair the user has and a new one: %v", l)
+		}
+		// The lookups by e-mail find the user once.
+		r = e.do("GET", `/Users?filter=emails.value+eq+%22ada@example.com%22`, "")
+		if r.json["totalResults"] != float64(1) {
+			t.Errorf("filter by the e-mail: %v", r.json["totalResults"])
 		}
 	})
 }

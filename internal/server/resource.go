@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -209,7 +210,7 @@ func normalizeValue(attr *schema.Attribute, v any, path string) (any, error) {
 		if len(out) == 0 {
 			return nil, nil
 		}
-		return out, nil
+		return collapseDuplicates(attr, out), nil
 	}
 	switch attr.Type {
 	case schema.Complex:
@@ -271,5 +272,77 @@ func normalizeValue(attr *schema.Attribute, v any, path string) (any, error) {
 			return s, nil
 		}
 		return nil, scim.BadRequest(scim.InvalidValue, "%s must be a string", path)
+	}
+}
+
+// collapseDuplicates returns the elements of a multi-valued complex
+// attribute with each (type, value) pair once (RFC 7643 §2.4: such
+// duplicates SHOULD NOT be returned), in the order of their first
+// occurrence; a pair one of whose copies was primary stays primary. Values
+// compare as the attribute's value compares (emails case-insensitively);
+// elements without a value are kept as they are.
+func collapseDuplicates(attr *schema.Attribute, list []any) []any {
+	valueAttr := attr.Sub("value")
+	if attr.Type != schema.Complex || valueAttr == nil || len(list) < 2 {
+		return list
+	}
+	key := func(m map[string]any) (string, bool) {
+		v, ok := m["value"].(string)
+		if !ok {
+			return "", false
+		}
+		if !valueAttr.CaseExact {
+			v = scim.Fold(v)
+		}
+		t, _ := m["type"].(string)
+		return scim.Fold(t) + "\x00" + v, true
+	}
+	first := make(map[string]int, len(list)) // key → index in out
+	out := list[:0:0]
+	for _, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		k, ok := key(m)
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		if i, dup := first[k]; dup {
+			if kept := out[i].(map[string]any); m["primary"] == true && kept["primary"] != true {
+				kept = maps.Clone(kept) // the element may be shared with the stored resource
+				kept["primary"] = true
+				out[i] = kept
+			}
+			continue
+		}
+		first[k] = len(out)
+		out = append(out, m)
+	}
+	return out
+}
+
+// collapseAllDuplicates applies collapseDuplicates to every multi-valued
+// complex attribute of attrs (the result of a PATCH, which may add a pair
+// that is already there).
+func collapseAllDuplicates(rt *schema.ResourceType, attrs map[string]any) {
+	for _, sch := range rt.Schemas() {
+		container := attrs
+		if sch != rt.Core {
+			container, _ = attrs[sch.ID].(map[string]any)
+			if container == nil {
+				continue
+			}
+		}
+		for _, a := range sch.Attributes {
+			if !a.MultiValued || a.Type != schema.Complex {
+				continue
+			}
+			if list, ok := container[a.Name].([]any); ok {
+				container[a.Name] = collapseDuplicates(a, list)
+			}
+		}
 	}
 }

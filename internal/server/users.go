@@ -279,6 +279,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 			}
 			u.PasswordHash = hash
 		}
+		collapseAllDuplicates(schema.UserType, attrs)
 		u.Attrs = attrs
 		return nil
 	})
