@@ -171,3 +171,23 @@ func TestRFC7643_2_4_DuplicateValues(t *testing.T) {
 		}
 	})
 }
+
+// TestRFC7644_3_5_2_ExtensionPathWithSchemas: PATCH with path = the
+// enterprise extension's URN and a value that carries "schemas" (as a
+// strict client library sends it) sets the extension, as the same value
+// without a path does.
+func TestRFC7644_3_5_2_ExtensionPathWithSchemas(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		id := e.createUser(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com"}`)
+		const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+		r := e.do("PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+			"Operations":[{"op":"add","path":"`+ent+`","value":{"schemas":["`+ent+`"],"department":"Research"}}]}`)
+		if r.status != http.StatusOK {
+			t.Fatalf("PATCH: %d %s", r.status, r.body)
+		}
+		ext, _ := e.do("GET", "/Users/"+id, "").json[ent].(map[string]any)
+		if ext["department"] != "Research" {
+			t.Errorf("extension after the PATCH: %v", ext)
+		}
+	})
+}

@@ -826,6 +826,15 @@ var applyTests = []applyTest{
 		want: `{"userName": "bjensen", "displayName": "Babs"}`,
 	},
 	{
+		// A strict client library sends an extension as path = its URN
+		// with the extension's object, "schemas" included.
+		name:  "extension path/ignores schemas",
+		attrs: `{"userName": "bjensen"}`,
+		body: `{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+			"value":{"schemas":["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],"department":"Tour Operations"}}]}`,
+		want: `{"userName": "bjensen", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Tour Operations"}}`,
+	},
+	{
 		name:  "value/nested extension object",
 		attrs: enterpriseUser,
 		body: `{"Operations":[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
