@@ -230,6 +230,16 @@ func toRecord(e server.ActivityEvent) store.Activity {
 		TenantID: e.Tenant.ID, Time: e.Time, RequestID: e.RequestID, KeyID: e.KeyID,
 		Client: Client(e.UserAgent), UserAgent: truncate(e.UserAgent, 256), Method: e.Method, Path: truncate(e.Path, 512),
 		ResourceType: e.ResourceType, ResourceID: truncate(e.ResourceID, 128), Status: e.Status,
-		Changes: Diff(e.Before, e.After),
+		Changes: append(Diff(e.Before, e.After), notes(e.Notes)...),
 	}
+}
+
+// notes are an event's notes as entries of its changes, under the name
+// "(leniency)", so that the activity log shows them beside the diff.
+func notes(ns []string) []store.Change {
+	var out []store.Change
+	for _, n := range ns {
+		out = append(out, store.Change{Attr: "(leniency)", New: n})
+	}
+	return out
 }

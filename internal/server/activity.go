@@ -34,6 +34,9 @@ type ActivityEvent struct {
 	Status       int
 	Before       map[string]any
 	After        map[string]any
+	// Notes say what the request needed beyond the RFC: the leniencies
+	// scimd applied for its client, one line each.
+	Notes []string
 }
 
 // activity is what handlers add to a request's ActivityEvent.
@@ -42,6 +45,7 @@ type activity struct {
 	path          string
 	before, after map[string]any
 	id            string
+	notes         []string
 }
 
 type activityKey struct{}
@@ -64,7 +68,7 @@ func (s *Server) endActivity(a *activity, r *http.Request, info *requestInfo, st
 	e := ActivityEvent{
 		Time: start, Duration: s.now().Sub(start), RequestID: info.id, Tenant: a.tenant, KeyID: info.keyID,
 		UserAgent: r.UserAgent(), Method: r.Method, Path: a.path, Status: status,
-		Before: a.before, After: a.after, ResourceID: a.id,
+		Before: a.before, After: a.after, ResourceID: a.id, Notes: a.notes,
 	}
 	// /scim/v2/Users/ID → User, ID
 	parts := strings.Split(strings.TrimPrefix(a.path, "/"), "/")
@@ -90,6 +94,14 @@ func noteTenant(ctx context.Context, t store.Tenant, path string) {
 }
 
 // noteChange records the resource a request created, changed or deleted.
+// noteLeniency adds notes to the request's activity entry (see
+// ActivityEvent.Notes).
+func noteLeniency(ctx context.Context, notes ...string) {
+	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
+		a.notes = append(a.notes, notes...)
+	}
+}
+
 func noteChange(ctx context.Context, id string, before, after map[string]any) {
 	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
 		a.id, a.before, a.after = id, before, after

@@ -3,12 +3,14 @@ package server_test
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scimd/scimd/internal/server"
 )
 
 // noRedirects sends a request and returns the response as it came: a
@@ -188,6 +190,57 @@ func TestRFC7644_3_5_2_ExtensionPathWithSchemas(t *testing.T) {
 		ext, _ := e.do("GET", "/Users/"+id, "").json[ent].(map[string]any)
 		if ext["department"] != "Research" {
 			t.Errorf("extension after the PATCH: %v", ext)
+		}
+	})
+}
+
+// TestRFC7644_3_5_2_3_ReplaceNoTarget: replace of a value filter that
+// matches nothing is 400 noTarget and changes nothing; add creates the
+// element; Entra ID (detected by its User-Agent) gets the element created,
+// as its Replace of addresses[type eq "work"].formatted expects, and the
+// activity entry says so.
+func TestRFC7644_3_5_2_3_ReplaceNoTarget(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		rec := &recorder{}
+		e.srv.Config.Handler = server.New(server.Config{Store: e.store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Activity: rec})
+		id := e.createUser(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com",
+			"emails":[{"value":"ada@example.com","type":"work"}]}`)
+		patch := func(op, path, value string) string {
+			return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"` + op + `","path":"` + path + `","value":` + value + `}]}`
+		}
+		home := `emails[type eq \"home\"].value`
+		before := e.do("GET", "/Users/"+id, "")
+		r := e.do("PATCH", "/Users/"+id, patch("replace", home, `"h@example.com"`), "User-Agent", "Okta SCIM Client 1.0.0")
+		if r.status != http.StatusBadRequest || r.json["scimType"] != "noTarget" {
+			t.Errorf("replace of a filter matching nothing: %d %s, want 400 noTarget", r.status, r.body)
+		}
+		if after := e.do("GET", "/Users/"+id, ""); after.header.Get("ETag") != before.header.Get("ETag") {
+			t.Errorf("a refused replace changed the user: %s", after.body)
+		}
+		if r := e.do("PATCH", "/Users/"+id, patch("add", home, `"h@example.com"`)); r.status != http.StatusOK {
+			t.Errorf("add of a filter matching nothing: %d %s, want 200", r.status, r.body)
+		}
+		// Entra ID: CLIENTS.md B.3, patch test case "entra/replace work
+		// address formatted and add department".
+		r = e.do("PATCH", "/Users/"+id, patch("Replace", `addresses[type eq \"work\"].formatted`, `"18/2111"`),
+			"User-Agent", "Azure Active Directory SCIM Client")
+		if r.status != http.StatusOK {
+			t.Fatalf("Entra's replace of an absent address: %d %s", r.status, r.body)
+		}
+		addrs, _ := r.json["addresses"].([]any)
+		if len(addrs) != 1 {
+			t.Errorf("addresses after Entra's replace: %v", addrs)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		last := rec.events[len(rec.events)-1]
+		if len(last.Notes) != 1 || !strings.Contains(last.Notes[0], "addresses") {
+			t.Errorf("the activity of Entra's replace notes %q, want the leniency", last.Notes)
+		}
+		for _, ev := range rec.events[:len(rec.events)-1] {
+			if len(ev.Notes) != 0 {
+				t.Errorf("%s %s noted %q", ev.Method, ev.Path, ev.Notes)
+			}
 		}
 	})
 }

@@ -253,11 +253,16 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 	// A password pushed by PATCH (Okta's password sync) is hashed before the
 	// write transaction, which must stay short: a first pass over the
 	// current user finds it.
+	// Entra ID replaces values its users do not have yet (see
+	// patch.Options.CreateOnReplace); every other client gets RFC 7644
+	// §3.5.2.3's noTarget.
+	opts := patch.Options{CreateOnReplace: scim.ClientOf(r.UserAgent()) == scim.ClientEntra}
 	var plain *string
 	var hash string
 	if t.PasswordSignIn && mentionsPassword(ops) {
 		if cur, err := s.store.User(r.Context(), t.ID, r.PathValue("id")); err == nil {
-			if _, pw, err := patch.Apply(schema.UserType, cur.Attrs, ops); err == nil && pw != nil {
+			if out, err := patch.ApplyWith(schema.UserType, cur.Attrs, ops, opts); err == nil && out.Password != nil {
+				pw := out.Password
 				if hash, err = hashPassword(r.Context(), t, pw); err != nil {
 					return err
 				}
@@ -265,11 +270,14 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return s.updateUser(w, r, func(u *store.User) error {
-		attrs, pw, err := patch.Apply(schema.UserType, u.Attrs, ops)
+	var lenient []string
+	err = s.updateUser(w, r, func(u *store.User) error {
+		out, err := patch.ApplyWith(schema.UserType, u.Attrs, ops, opts)
 		if err != nil {
 			return patchError(err)
 		}
+		attrs, pw := out.Attrs, out.Password
+		lenient = out.Lenient
 		if pw != nil && t.PasswordSignIn && *pw != "" {
 			if plain == nil || *plain != *pw {
 				// The user changed between the two passes; hash now.
@@ -283,6 +291,10 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request) error {
 		u.Attrs = attrs
 		return nil
 	})
+	if err == nil {
+		noteLeniency(r.Context(), lenient...)
+	}
+	return err
 }
 
 // mentionsPassword reports whether any operation may set the password. A

@@ -2,6 +2,7 @@ package patch
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -18,13 +19,43 @@ import (
 // caller can hash it (nil when no operation sets one). On error, which is
 // an *Error, nothing is returned: no operation takes effect.
 func Apply(rt *schema.ResourceType, attrs map[string]any, ops []Operation) (result map[string]any, password *string, err error) {
-	a := &applier{rt: rt, res: copyMap(attrs)}
+	out, err := ApplyWith(rt, attrs, ops, Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out.Attrs, out.Password, nil
+}
+
+// Options are the leniencies a client needs, decided per request.
+type Options struct {
+	// CreateOnReplace makes a replace whose value filter matches no
+	// element create one, as add does, instead of failing with noTarget
+	// (RFC 7644 §3.5.2.3). Entra ID sends Replace of
+	// addresses[type eq "work"].formatted to users without a work address
+	// and expects it created; test case "entra/replace work address
+	// formatted and add department".
+	CreateOnReplace bool
+}
+
+// Outcome is what ApplyWith returns.
+type Outcome struct {
+	Attrs    map[string]any // the new attributes
+	Password *string        // the password the operations set, or nil
+	// Lenient says, one line each, where a leniency of the Options was
+	// needed (so that the activity log can say so).
+	Lenient []string
+}
+
+// ApplyWith is Apply with the leniencies opts allows.
+func ApplyWith(rt *schema.ResourceType, attrs map[string]any, ops []Operation, opts Options) (Outcome, error) {
+	a := &applier{rt: rt, res: copyMap(attrs), opts: opts}
 	for i, op := range ops {
+		a.op = op
 		if err := a.apply(op); err != nil {
-			return nil, nil, opError(i, op, err)
+			return Outcome{}, opError(i, op, err)
 		}
 	}
-	return a.res, a.password, nil
+	return Outcome{Attrs: a.res, Password: a.password, Lenient: a.lenient}, nil
 }
 
 // opError prefixes err's message with the operation it comes from.
@@ -42,6 +73,28 @@ type applier struct {
 	rt       *schema.ResourceType
 	res      map[string]any
 	password *string
+	opts     Options
+	op       Operation // the operation being applied
+	lenient  []string
+}
+
+// noMatch decides what a kind of operation does when its value filter
+// matches no element: add creates one; replace fails with noTarget (RFC
+// 7644 §3.5.2.3), unless the request's client needs it created (see
+// Options.CreateOnReplace), which is noted.
+func (a *applier) noMatch(kind string, t *target) *Error {
+	if kind != opReplace {
+		return nil
+	}
+	if !a.opts.CreateOnReplace {
+		return errorf(scim.NoTarget, "no value of %q matches the path, and replace changes only values that exist (use add to create one)", t.attr.Name)
+	}
+	path := a.op.Path
+	if path == "" {
+		path = t.name() + " (in a value without a path)"
+	}
+	a.lenient = append(a.lenient, fmt.Sprintf("replace of %s matched no value of %s; created one, as the client expects", short(path), t.attr.Name))
+	return nil
 }
 
 // target is a resolved path.
@@ -273,7 +326,7 @@ func (a *applier) applyTarget(kind string, t *target, v any, inValue bool) *Erro
 	var err *Error
 	switch {
 	case t.attr.MultiValued:
-		err = applyMulti(kind, t, cont, v)
+		err = a.applyMulti(kind, t, cont, v)
 	case t.sub != nil:
 		err = applySub(remove, t, cont, v)
 	default:
@@ -417,7 +470,7 @@ func applySub(remove bool, t *target, cont map[string]any, v any) *Error {
 
 // applyMulti applies an operation to a multi-valued attribute, as a whole
 // or to the elements a filter selects, or to a sub-attribute of them.
-func applyMulti(kind string, t *target, cont map[string]any, v any) *Error {
+func (a *applier) applyMulti(kind string, t *target, cont map[string]any, v any) *Error {
 	name := t.attr.Name
 	if v == nil {
 		kind = opRemove
@@ -497,6 +550,9 @@ func applyMulti(kind string, t *target, cont map[string]any, v any) *Error {
 			return err
 		}
 		if len(matched) == 0 {
+			if err := a.noMatch(kind, t); err != nil {
+				return err
+			}
 			e, err := newElement(t)
 			if err != nil {
 				return err
@@ -530,6 +586,9 @@ func applyMulti(kind string, t *target, cont map[string]any, v any) *Error {
 		}
 		created := len(matched) == 0
 		if created {
+			if err := a.noMatch(kind, t); err != nil {
+				return err
+			}
 			base, err := newElement(t)
 			if err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scim/schema"
 )
 
@@ -123,6 +124,8 @@ type applyTest struct {
 	wantErr string
 	// wantPassword is the password Apply returns, "" for none.
 	wantPassword string
+	// entra applies with Entra ID's leniency (Options.CreateOnReplace).
+	entra bool
 }
 
 var applyTests = []applyTest{
@@ -377,6 +380,7 @@ var applyTests = []applyTest{
 	},
 	{
 		name:  "entra/replace work address formatted and add department",
+		entra: true,
 		attrs: `{"userName": "bjensen"}`,
 		body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
 			{"op":"Replace","path":"addresses[type eq \"work\"].formatted","value":"18/2111"},{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"Retail"}]}`,
@@ -884,6 +888,7 @@ var applyTests = []applyTest{
 	},
 	{
 		name:  "value/filtered key",
+		entra: true,
 		attrs: homeOnlyUser,
 		body:  `{"Operations":[{"op":"replace","value":{"emails[type eq \"work\"].value":"w@example.com"}}]}`,
 		want:  `{"userName": "bjensen", "emails": [{"type": "home", "value": "home@example.com"}, {"type": "work", "value": "w@example.com"}]}`,
@@ -1328,7 +1333,27 @@ var applyTests = []applyTest{
 		want:  `{"userName": "bjensen", "emails": [{"type": "work", "value": "x@y.z", "display": "A"}]}`,
 	},
 	{
-		name:  "multi/replace absent element creates it",
+		// RFC 7644 §3.5.2.3: replace of a filter that matches nothing.
+		name:    "multi/replace absent element is noTarget",
+		attrs:   homeOnlyUser,
+		body:    `{"Operations":[{"op":"replace","path":"emails[type eq \"work\"]","value":{"value":"w@example.com","primary":true}}]}`,
+		wantErr: scim.NoTarget,
+	},
+	{
+		name:    "multi/replace absent sub-attribute is noTarget",
+		attrs:   homeOnlyUser,
+		body:    `{"Operations":[{"op":"replace","path":"emails[type eq \"work\"].value","value":"w@example.com"}]}`,
+		wantErr: scim.NoTarget,
+	},
+	{
+		name:    "value/filtered key to nothing is noTarget",
+		attrs:   homeOnlyUser,
+		body:    `{"Operations":[{"op":"replace","value":{"emails[type eq \"work\"].value":"w@example.com"}}]}`,
+		wantErr: scim.NoTarget,
+	},
+	{
+		name:  "multi/replace absent element creates it for Entra",
+		entra: true,
 		attrs: homeOnlyUser,
 		body:  `{"Operations":[{"op":"replace","path":"emails[type eq \"work\"]","value":{"value":"w@example.com","primary":true}}]}`,
 		want: `{"userName": "bjensen", "emails": [{"type": "home", "value": "home@example.com"},
@@ -1412,7 +1437,7 @@ func TestApply(t *testing.T) {
 			}
 			attrs := mustObject(t, tc.attrs)
 			before := mustObject(t, tc.attrs)
-			got, password, err := decodeApply(rt, attrs, tc.body)
+			got, password, err := decodeApply(rt, attrs, tc.body, Options{CreateOnReplace: tc.entra})
 			if diff := cmp.Diff(before, attrs); diff != "" {
 				t.Errorf("Apply modified its input (-before +after):\n%s", diff)
 			}
@@ -1446,12 +1471,38 @@ func TestApply(t *testing.T) {
 	}
 }
 
-func decodeApply(rt *schema.ResourceType, attrs map[string]any, body string) (map[string]any, *string, error) {
+func decodeApply(rt *schema.ResourceType, attrs map[string]any, body string, opts Options) (map[string]any, *string, error) {
 	ops, err := Decode([]byte(body))
 	if err != nil {
 		return nil, nil, err
 	}
-	return Apply(rt, attrs, ops)
+	out, err := ApplyWith(rt, attrs, ops, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out.Attrs, out.Password, nil
+}
+
+// TestApplyNotesLeniency: a replace that created an element for Entra ID
+// says so in the Outcome; one that matched needs no leniency.
+func TestApplyNotesLeniency(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want int
+	}{
+		{`{"Operations":[{"op":"Replace","path":"addresses[type eq \"work\"].formatted","value":"18/2111"}]}`, 1},
+		{`{"Operations":[{"op":"Replace","path":"emails[type eq \"home\"].value","value":"h@example.com"}]}`, 0},
+		{`{"Operations":[{"op":"Add","path":"emails[type eq \"work\"].value","value":"w@example.com"}]}`, 0},
+	} {
+		ops, err := Decode([]byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := ApplyWith(schema.UserType, mustObject(t, homeOnlyUser), ops, Options{CreateOnReplace: true})
+		if err != nil || len(out.Lenient) != tc.want {
+			t.Errorf("%s: lenient %q, err %v; want %d notes", tc.body, out.Lenient, err, tc.want)
+		}
+	}
 }
 
 // TestApplyErrorMessages checks that messages name the operation and what
@@ -1477,7 +1528,7 @@ func TestApplyErrorMessages(t *testing.T) {
 			[]string{"password must be a string"}},
 	}
 	for _, tc := range tests {
-		_, _, err := decodeApply(schema.UserType, mustObject(t, oktaUser), tc.body)
+		_, _, err := decodeApply(schema.UserType, mustObject(t, oktaUser), tc.body, Options{})
 		if err == nil {
 			t.Errorf("%s: no error", tc.body)
 			continue
@@ -1527,7 +1578,7 @@ func TestApplyIndependentResult(t *testing.T) {
 	attrs := mustObject(t, entraUser)
 	ops, err := Decode([]byte(`{"Operations":[
 		{"op":"add","path":"emails","value":[{"value":"n@example.com","type":"other"}]},
-		{"op":"replace","path":"addresses[type eq \"work\"]","value":{"locality":"x"}},
+		{"op":"add","path":"addresses[type eq \"work\"]","value":{"locality":"x"}},
 		{"op":"replace","value":{"name":{"givenName":"G"},"phoneNumbers":[{"value":"1"}]}}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -1639,7 +1690,7 @@ func TestApplyTypes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, err := decodeApply(typesRT, mustObject(t, tc.attrs), tc.body)
+			got, _, err := decodeApply(typesRT, mustObject(t, tc.attrs), tc.body, Options{})
 			if tc.wantErr != "" {
 				var e *Error
 				if !errors.As(err, &e) || e.ScimType != tc.wantErr {
