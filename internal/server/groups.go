@@ -150,11 +150,9 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, lq listQuery
 }
 
 // updateGroup runs change inside the store's transaction and writes the
-// result. The response of a membership change carries members only when
-// the request's attributes parameter asks for them: a 100,000-member
-// group is not re-sent for every added member (Okta and Entra ID ignore
-// members in PATCH responses, CLIENTS.md A.6, B.6).
-func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers bool, change func(g *store.Group) ([]store.MemberOp, error)) error {
+// result: the group, with members when withMembers is set, or, when
+// noContent is set, 204 No Content with the new ETag.
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers, noContent bool, change func(g *store.Group) ([]store.MemberOp, error)) error {
 	id := r.PathValue("id")
 	var before map[string]any
 	var memberOps []store.MemberOp
@@ -178,6 +176,11 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers
 		return groupError(id, err)
 	}
 	noteChange(r.Context(), id, before, noteMemberOps(g.Attrs, memberOps))
+	if noContent {
+		w.Header().Set("ETag", etag(g.Version))
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	writeResource(w, r, http.StatusOK, groupResourceOf(g, infoFrom(r.Context()).base, withMembers), groupProjection(r))
 	return nil
 }
@@ -187,7 +190,7 @@ func (s *Server) replaceGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.updateGroup(w, r, groupProjection(r).wants("members"), func(g *store.Group) ([]store.MemberOp, error) {
+	return s.updateGroup(w, r, groupProjection(r).wants("members"), false, func(g *store.Group) ([]store.MemberOp, error) {
 		g.Attrs = attrs
 		ops := []store.MemberOp{{Kind: store.RemoveAllMembers}}
 		if len(members) > 0 {
@@ -228,11 +231,17 @@ func (s *Server) patchGroup(w http.ResponseWriter, r *http.Request) error {
 		}
 		memberOps = append(memberOps, op)
 	}
-	withMembers := false
-	if proj := groupProjection(r); proj.include != nil {
-		withMembers = proj.wants("members")
-	}
-	return s.updateGroup(w, r, withMembers, func(g *store.Group) ([]store.MemberOp, error) {
+	// RFC 7644 §3.5.2: a PATCH answers 200 with the whole resource (members
+	// are returned by default) or 204. A group's PATCH answers 204, with the
+	// new ETag, unless the request names attributes or excludedAttributes:
+	// then 200 with the group they select. So a one-member change to a
+	// 100,000-member group never re-sends the group, and a client that
+	// wants the result asks for what it wants. Okta and Entra ID accept 204
+	// (CLIENTS.md A.6, B.6; Entra recommends it).
+	q := r.URL.Query()
+	noContent := !q.Has("attributes") && !q.Has("excludedAttributes")
+	withMembers := !noContent && groupProjection(r).wants("members")
+	return s.updateGroup(w, r, withMembers, noContent, func(g *store.Group) ([]store.MemberOp, error) {
 		if len(rest) > 0 {
 			attrs, _, err := patch.Apply(schema.GroupType, g.Attrs, rest)
 			if err != nil {

@@ -106,14 +106,28 @@ func testGroupMembers(t *testing.T, e *env) {
 			t.Errorf("(-want +got):\n%s", d)
 		}
 	})
-	t.Run("PATCH response carries members only when asked", func(t *testing.T) {
+	// RFC 7644 §3.5.2: 204, or 200 with what attributes or
+	// excludedAttributes select (members are returned by default).
+	t.Run("PATCH answers 204 unless a representation is asked for", func(t *testing.T) {
 		gid := e.createGroup(groupJSON("Asked"))
-		add := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + ann + `"}]}]}`
-		if r := e.do("PATCH", "/Groups/"+gid, add); r.status != 200 || r.json["members"] != nil {
-			t.Errorf("default PATCH response: %d %s", r.status, r.body)
+		add := func(id string) string {
+			return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + id + `"}]}]}`
 		}
-		if r := e.do("PATCH", "/Groups/"+gid+"?attributes=members", add); len(memberIDs(r)) != 1 {
-			t.Errorf("attributes=members PATCH response: %s", r.body)
+		r := e.do("PATCH", "/Groups/"+gid, add(ann))
+		if r.status != 204 || len(r.body) != 0 || r.header.Get("ETag") == "" {
+			t.Errorf("default PATCH response: %d, ETag %q, body %s", r.status, r.header.Get("ETag"), r.body)
+		}
+		if g := e.do("GET", "/Groups/"+gid, ""); g.header.Get("ETag") != r.header.Get("ETag") {
+			t.Errorf("204's ETag %s, the group's %s", r.header.Get("ETag"), g.header.Get("ETag"))
+		}
+		if r := e.do("PATCH", "/Groups/"+gid+"?attributes=members", add(bob)); r.status != 200 || len(memberIDs(r)) != 2 {
+			t.Errorf("attributes=members PATCH response: %d %s", r.status, r.body)
+		}
+		if r := e.do("PATCH", "/Groups/"+gid+"?excludedAttributes=members", add(ann)); r.status != 200 || r.json["members"] != nil || r.json["displayName"] != "Asked" {
+			t.Errorf("excludedAttributes=members PATCH response: %d %s", r.status, r.body)
+		}
+		if r := e.do("PATCH", "/Groups/"+gid+"?excludedAttributes=externalId", add(ann)); r.status != 200 || len(memberIDs(r)) != 2 {
+			t.Errorf("a full representation asked for: %d %s", r.status, r.body)
 		}
 	})
 }
@@ -146,7 +160,7 @@ func testConcurrentGroupPatches(t *testing.T, e *env) {
 					continue
 				}
 				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				if resp.StatusCode != 204 {
 					errs <- fmt.Sprintf("status %d", resp.StatusCode)
 				}
 			}
