@@ -67,7 +67,7 @@ type specVariable struct {
 // TestOktaSPEC replays Okta's own SCIM 2.0 SPEC test, step by step and
 // assertion by assertion, against a real "scimd serve".
 func TestOktaSPEC(t *testing.T) {
-	suite := runscopeSuite{Steps: oktaChecks()}
+	suite := oktaChecks(t)
 	// Where Okta's file is at hand, our copy must still be its checks.
 	raw, err := os.ReadFile(oktaSpecPath())
 	switch {
