@@ -155,9 +155,10 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, lq listQuery
 func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers, noContent bool, change func(g *store.Group) ([]store.MemberOp, error)) error {
 	id := r.PathValue("id")
 	var before map[string]any
+	var beforeVersion int64
 	var memberOps []store.MemberOp
 	g, err := s.store.UpdateGroup(r.Context(), tenantOf(r).ID, id, withMembers, func(g *store.Group) ([]store.MemberOp, error) {
-		before = g.Attrs
+		before, beforeVersion = g.Attrs, g.Version
 		if err := checkIfMatch(r, g.Version); err != nil {
 			return nil, err
 		}
@@ -174,6 +175,9 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers
 	})
 	if err != nil {
 		return groupError(id, err)
+	}
+	if g.Version == beforeVersion {
+		memberOps = nil // nothing changed (RFC 7644 §3.5.2): no change to note
 	}
 	noteChange(r.Context(), id, before, noteMemberOps(g.Attrs, memberOps))
 	if noContent {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,8 @@ func TestRFC7644_3_11_Me(t *testing.T) {
 // and meta.lastModified stay.
 func TestRFC7644_3_5_2_PatchNoChange(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
+		rec := &recorder{}
+		e.srv.Config.Handler = server.New(server.Config{Store: e.store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Activity: rec})
 		uid := e.createUser(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com",
 			"title":"Engineer","emails":[{"value":"ada@example.com","type":"work","primary":true}]}`)
 		r := e.do("POST", "/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Eng","members":[{"value":"`+uid+`"}]}`)
@@ -121,6 +124,14 @@ func TestRFC7644_3_5_2_PatchNoChange(t *testing.T) {
 				t.Errorf("%s: ETag %s → %s, lastModified %v → %v; want them unchanged", tc.name, etag, etag2, mod, mod2)
 			}
 		}
+		// No activity entry of those requests shows a change.
+		rec.mu.Lock()
+		for _, ev := range rec.events {
+			if ev.Method == "PATCH" && !reflect.DeepEqual(ev.Before, ev.After) {
+				t.Errorf("PATCH %s that changed nothing noted a change: %v → %v", ev.Path, ev.Before, ev.After)
+			}
+		}
+		rec.mu.Unlock()
 		// A real change still makes a new version.
 		etag, _ := state("/Users/" + uid)
 		e.do("PATCH", "/Users/"+uid, patch(`{"op":"replace","path":"title","value":"Manager"}`))
