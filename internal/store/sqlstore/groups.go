@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -55,12 +54,7 @@ func newGroupSQL(d Dialect) groupSQL {
 	g.cols = "groups.seq, groups.id, groups.version, groups.created, groups.modified, " + d.JSONOut("groups.doc")
 	g.byID = "SELECT " + g.cols + " FROM groups WHERE groups.tenant_id = ? AND groups.id = ?"
 	g.lockByID = g.byID + d.Lock(ForNoKeyUpdate)
-	docCols, docVals, docSet := "doc", d.JSONIn("?"), "doc = "+d.JSONIn("?")
-	if d.FoldedDocs() {
-		docCols += ", doc_fold"
-		docVals += ", " + d.JSONIn("?")
-		docSet += ", doc_fold = " + d.JSONIn("?")
-	}
+	docCols, docVals, docSet := docSQL(d)
 	g.insert = "INSERT INTO groups (tenant_id, id, version, created, modified, display_name, display_name_fold, external_id, " + docCols +
 		") VALUES (?, ?, ?, ?, ?, ?, ?, ?, " + docVals + ")"
 	g.update = "UPDATE groups SET version = ?, modified = ?, display_name = ?, display_name_fold = ?, external_id = ?, " + docSet + " WHERE seq = ?"
@@ -139,21 +133,11 @@ const (
 
 // scanGroup reads the columns of groupSQL.cols.
 func (s *Store) scanGroup(row Row) (store.Group, int64, error) {
-	var g store.Group
-	var seq, created, modified int64
-	var doc []byte
-	if err := row.Scan(&seq, &g.ID, &g.Version, &created, &modified, &doc); err != nil {
+	r, err := s.scanRow(row, "group")
+	if err != nil {
 		return store.Group{}, 0, err
 	}
-	g.Created = fromNanos(created)
-	g.Modified = fromNanos(modified)
-	if err := json.Unmarshal(doc, &g.Attrs); err != nil {
-		return store.Group{}, 0, fmt.Errorf("%s: group %s: corrupt document: %w", s.d.Name(), g.ID, err)
-	}
-	if g.Attrs == nil {
-		g.Attrs = map[string]any{}
-	}
-	return g, seq, nil
+	return store.Group{ID: r.id, Version: r.version, Created: r.created, Modified: r.modified, Attrs: r.attrs}, r.seq, nil
 }
 
 // groupHot holds the columns derived from a group's attributes.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -25,18 +26,25 @@ func newUserSQL(d Dialect) userSQL {
 	u.byID = "SELECT " + u.cols + " FROM users WHERE users.tenant_id = ? AND users.id = ?"
 	u.lockByID = u.byID + d.Lock(ForUpdate)
 	u.byUserName = "SELECT " + u.cols + " FROM users WHERE users.tenant_id = ? AND users.user_name_fold = ?"
-	docCols, docVals, docSet := "doc", d.JSONIn("?"), "doc = "+d.JSONIn("?")
-	if d.FoldedDocs() {
-		docCols += ", doc_fold"
-		docVals += ", " + d.JSONIn("?")
-		docSet += ", doc_fold = " + d.JSONIn("?")
-	}
+	docCols, docVals, docSet := docSQL(d)
 	u.insert = "INSERT INTO users (tenant_id, id, version, created, modified, user_name, user_name_fold, external_id, display_name_fold, active, " +
 		docCols + ", password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + docVals + ", ?)"
 	u.update = "UPDATE users SET version = ?, modified = ?, user_name = ?, user_name_fold = ?, external_id = ?, display_name_fold = ?, active = ?, " +
 		docSet + ", password_hash = ? WHERE seq = ?"
 	u.restore = "SELECT seq, version, created, " + d.JSONOut("doc") + ", password_hash FROM archived_users WHERE tenant_id = ? AND id = ? ORDER BY deleted DESC, seq DESC LIMIT 1" + d.Lock(ForUpdate)
 	return u
+}
+
+// docSQL are the document columns of an INSERT, their values and the SET
+// list of an UPDATE: doc, and doc_fold where the dialect keeps it.
+func docSQL(d Dialect) (cols, vals, set string) {
+	cols, vals, set = "doc", d.JSONIn("?"), "doc = "+d.JSONIn("?")
+	if d.FoldedDocs() {
+		cols += ", doc_fold"
+		vals += ", " + d.JSONIn("?")
+		set += ", doc_fold = " + d.JSONIn("?")
+	}
+	return cols, vals, set
 }
 
 const (
@@ -60,20 +68,39 @@ const (
 // scanUser reads the columns of userSQL.cols.
 func (s *Store) scanUser(row Row) (store.User, int64, error) {
 	var u store.User
-	var seq, created, modified int64
-	var doc []byte
-	if err := row.Scan(&seq, &u.ID, &u.Version, &created, &modified, &doc, &u.PasswordHash); err != nil {
+	r, err := s.scanRow(row, "user", &u.PasswordHash)
+	if err != nil {
 		return store.User{}, 0, err
 	}
-	u.Created = fromNanos(created)
-	u.Modified = fromNanos(modified)
-	if err := json.Unmarshal(doc, &u.Attrs); err != nil {
-		return store.User{}, 0, fmt.Errorf("%s: user %s: corrupt document: %w", s.d.Name(), u.ID, err)
+	u.ID, u.Version, u.Created, u.Modified, u.Attrs = r.id, r.version, r.created, r.modified, r.attrs
+	return u, r.seq, nil
+}
+
+// resourceRow is what a user's and a group's rows have in common.
+type resourceRow struct {
+	seq, version      int64
+	id                string
+	created, modified time.Time
+	attrs             map[string]any
+}
+
+// scanRow reads seq, id, version, created, modified and the document, then
+// extra; what names the resource ("user", "group") in errors.
+func (s *Store) scanRow(row Row, what string, extra ...any) (resourceRow, error) {
+	var r resourceRow
+	var created, modified int64
+	var doc []byte
+	if err := row.Scan(append([]any{&r.seq, &r.id, &r.version, &created, &modified, &doc}, extra...)...); err != nil {
+		return r, err
 	}
-	if u.Attrs == nil {
-		u.Attrs = map[string]any{}
+	r.created, r.modified = fromNanos(created), fromNanos(modified)
+	if err := json.Unmarshal(doc, &r.attrs); err != nil {
+		return r, fmt.Errorf("%s: %s %s: corrupt document: %w", s.d.Name(), what, r.id, err)
 	}
-	return u, seq, nil
+	if r.attrs == nil {
+		r.attrs = map[string]any{}
+	}
+	return r, nil
 }
 
 // hot holds the columns derived from a user's attributes.
