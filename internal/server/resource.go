@@ -291,7 +291,7 @@ func collapseDuplicates(attr *schema.Attribute, list []any) []any {
 		if !ok {
 			return "", false
 		}
-		if !valueAttr.CaseExact {
+		if !valueAttr.CaseExact && valueAttr.Type != schema.Binary { // base64 is case-sensitive whatever caseExact says
 			v = scim.Fold(v)
 		}
 		t, _ := m["type"].(string)
