@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -125,10 +126,25 @@ func parsePages() map[string]*template.Template {
 	return pages
 }
 
+// MaxFormBytes bounds the body of a console request: the largest form (a
+// role's permissions, a key's settings) is well under a kilobyte.
+const MaxFormBytes = 16 << 10
+
 // ServeHTTP serves the console's paths and hands every other request to
 // Next.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	if isConsolePath(p) {
+		// Every console form is application/x-www-form-urlencoded. The body
+		// is bounded and parsed here, once, before any handler (or a Clone
+		// of the request) can parse it: a multipart body would otherwise
+		// be parsed up to 32 MB with its files written to $TMPDIR, and the
+		// files of a clone are never removed.
+		if err := parseConsoleForm(w, r); err != nil {
+			http.Error(w, err.msg, err.status)
+			return
+		}
+	}
 	switch {
 	case strings.HasPrefix(p, "/t/"):
 		name, rest, _ := strings.Cut(strings.TrimPrefix(p, "/t/"), "/")
@@ -146,6 +162,42 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.next.ServeHTTP(w, r)
+}
+
+// isConsolePath reports whether p may be a console path (the tenant
+// console, on a path or a tenant's host, or the operator pages).
+func isConsolePath(p string) bool {
+	if strings.HasPrefix(p, "/t/") {
+		_, rest, _ := strings.Cut(strings.TrimPrefix(p, "/t/"), "/")
+		return rest == "console" || strings.HasPrefix(rest, "console/")
+	}
+	return p == "/operator" || strings.HasPrefix(p, "/operator/") || p == "/console" || strings.HasPrefix(p, "/console/")
+}
+
+// parseConsoleForm refuses a body that is not a URL-encoded form (415) or
+// that is larger than MaxFormBytes (413), and parses the form.
+func parseConsoleForm(w http.ResponseWriter, r *http.Request) *httpError {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return &httpError{status: http.StatusUnsupportedMediaType, msg: "The console accepts only forms (application/x-www-form-urlencoded)."}
+		}
+	}
+	if r.ContentLength > MaxFormBytes {
+		return &httpError{status: http.StatusRequestEntityTooLarge, msg: "The form is too large."}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &httpError{status: http.StatusRequestEntityTooLarge, msg: "The form is too large."}
+		}
+		return &httpError{status: http.StatusBadRequest, msg: "The form could not be read."}
+	}
+	return nil
 }
 
 func (c *Console) hostTenant(r *http.Request) (string, bool) {
