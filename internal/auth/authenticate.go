@@ -52,10 +52,11 @@ type Authenticator struct {
 
 // Authenticate returns the principal for an Authorization header value at
 // tenant t, or a 401 *scim.Error whose detail says why.
+//
+// Whether the tenant has its API Keys option off is said only to the holder
+// of one of its keys: without one, every tenant, and a tenant that does
+// not exist, answers alike.
 func (a *Authenticator) Authenticate(ctx context.Context, t store.Tenant, header string) (Principal, error) {
-	if !t.APIKeysEnabled {
-		return Principal{}, scim.Unauthorized("API keys are disabled for this tenant: a tenant admin must enable the API Keys option in General Settings")
-	}
 	if header == "" {
 		return Principal{}, scim.Unauthorized("authentication required: send the API key as Authorization: Basic base64(userId:apiKey) or Bearer")
 	}
@@ -69,6 +70,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, t store.Tenant, header
 	}
 	if err != nil {
 		return Principal{}, scim.Internal(err)
+	}
+	if !t.APIKeysEnabled {
+		return Principal{}, scim.Unauthorized("API keys are disabled for this tenant: a tenant admin must enable the API Keys option in General Settings")
 	}
 	now := a.Now()
 	if !k.Revoked.IsZero() && !now.Before(k.Revoked) {

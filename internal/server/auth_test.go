@@ -91,8 +91,30 @@ func TestTenantGates(t *testing.T) {
 		defer e.setTenant(func(t *store.Tenant) { t.APIKeysEnabled = true })
 		wantError(t, e.do("GET", "/Users", ""), http.StatusUnauthorized, "", "API Keys option")
 	})
+	// An unknown tenant answers as a known one does to the same
+	// credentials, so that tenant names cannot be probed.
+	wrong := e.secret[:len(e.secret)-1] + "a"
+	if strings.HasSuffix(e.secret, "a") {
+		wrong = e.secret[:len(e.secret)-1] + "b"
+	}
 	t.Run("unknown tenant", func(t *testing.T) {
-		wantError(t, e.doURL("GET", e.srv.URL+"/t/nobody/scim/v2/Users", "", "Authorization", e.authz), 404, "", "no tenant")
+		for _, authz := range []string{e.authz, "", "Bearer nonsense", "Basic " + auth.Basic("scimd_x_y", "z")} {
+			unknown := e.doURL("GET", e.srv.URL+"/t/nobody/scim/v2/Users", "", "Authorization", authz)
+			known := e.doURL("GET", e.base+"/Users", "", "Authorization", strings.Replace(authz, e.secret, "wrong", 1))
+			if authz == e.authz {
+				known = e.doURL("GET", e.base+"/Users", "", "Authorization", "Basic "+auth.Basic(e.keyID, wrong))
+			}
+			wantError(t, unknown, http.StatusUnauthorized, "", "")
+			if unknown.json["detail"] != known.json["detail"] {
+				t.Errorf("Authorization %q: unknown tenant says %q, a known one %q", authz, unknown.json["detail"], known.json["detail"])
+			}
+		}
+	})
+	t.Run("API keys option off, without a key of the tenant", func(t *testing.T) {
+		e.setTenant(func(t *store.Tenant) { t.APIKeysEnabled = false })
+		defer e.setTenant(func(t *store.Tenant) { t.APIKeysEnabled = true })
+		r := e.doURL("GET", e.base+"/Users", "", "Authorization", "Basic "+auth.Basic(e.keyID, wrong))
+		wantError(t, r, http.StatusUnauthorized, "", "unknown User ID or wrong API key")
 	})
 	t.Run("revocation applies on the next request", func(t *testing.T) {
 		id, secret := e.newKey(e.tenant, store.ScopeWrite, time.Time{})

@@ -215,7 +215,13 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	info.tenant = name
 	t, err := s.store.Tenant(r.Context(), name)
 	if errors.Is(err, store.ErrNotFound) {
-		return scim.NotFound("no tenant named %q", name)
+		// Answered as an existing tenant answers the same credentials (a
+		// key of another tenant is no key here), so that tenant names
+		// cannot be probed without a key.
+		if _, err := s.auth.Authenticate(r.Context(), store.Tenant{APIKeysEnabled: true}, r.Header.Get("Authorization")); err != nil {
+			return err
+		}
+		return scim.Unauthorized("invalid credentials: unknown User ID or wrong API key for this tenant")
 	}
 	if err != nil {
 		return scim.Internal(err)
