@@ -22,11 +22,11 @@ test: check ## everything: formatting, vet, all tests with the race detector, on
 	bash scripts/with-postgres.sh $(GO) test -race -count=1 ./...
 
 fuzz: ## run each fuzz target for 30s
-	$(GO) test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=30s ./internal/scim/filter/
-	$(GO) test -run='^$$' -fuzz=FuzzParsePath -fuzztime=30s ./internal/scim/filter/
-	$(GO) test -run='^$$' -fuzz=FuzzDecodeApply -fuzztime=30s ./internal/scim/patch/
-	$(GO) test -run='^$$' -fuzz=FuzzCreateUser -fuzztime=30s ./internal/server/
-	$(GO) test -run='^$$' -fuzz=FuzzBulk -fuzztime=30s ./internal/server/
+	$(GO) test -run='^$$' -fuzz=FuzzParse$$ -fuzztime=30s -fuzzminimizetime=5s ./internal/scim/filter/
+	$(GO) test -run='^$$' -fuzz=FuzzParsePath -fuzztime=30s -fuzzminimizetime=5s ./internal/scim/filter/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeApply -fuzztime=30s -fuzzminimizetime=5s ./internal/scim/patch/
+	$(GO) test -run='^$$' -fuzz=FuzzCreateUser -fuzztime=30s -fuzzminimizetime=5s ./internal/server/
+	$(GO) test -run='^$$' -fuzz=FuzzBulk -fuzztime=30s -fuzzminimizetime=5s ./internal/server/
 
 bench: ## run the benchmarks (PostgreSQL ones on a throwaway server)
 	bash scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./...
