@@ -162,6 +162,17 @@ func (c *Console) updateKey(w http.ResponseWriter, r *http.Request, q *req) erro
 		}
 	}
 	_, err = c.cs.UpdateAPIKey(r.Context(), q.tenant.ID, r.PathValue("id"), func(k *store.APIKey) error {
+		switch st := keyStatus(*k, c.now()); {
+		case st == "revoked" || st == "expired":
+			// A key that has ended (revoked, expired, or rotated out and
+			// past its overlap) stays ended: Modify cannot revive it.
+			return errorf(http.StatusConflict, "This key is %s and cannot be changed; generate a new key instead.", st)
+		case exp != "keep" && !k.Expires.IsZero() && (expires.IsZero() || expires.After(k.Expires)):
+			// Nor can it outlive the end it has (a rotated-out key's
+			// overlap, the expiry it was made with): a longer life is a
+			// new key, shown once.
+			return errorf(http.StatusConflict, "A key's expiry can be brought forward, not pushed back; generate a new key for a longer life.")
+		}
 		k.Name, k.Scope = name, scope
 		if exp != "keep" {
 			k.Expires = expires

@@ -174,6 +174,14 @@ func TestKeys(t *testing.T) {
 	if s := e.scim("GET", "/Users", "Basic "+basic, ""); s != 401 {
 		t.Errorf("old key after rotation without overlap: %d, want 401", s)
 	}
+	// A key rotated out cannot be revived by Modify, whatever it asks.
+	for _, exp := range []string{"never", "720h", "keep"} {
+		wantStatus(t, "modify a rotated-out key (expires "+exp+")",
+			b.post("/keys", "/keys/"+id, url.Values{"name": {"Okta RO"}, "scope": {"write"}, "expires": {exp}}), http.StatusConflict)
+	}
+	if s := e.scim("GET", "/Users", "Basic "+basic, ""); s != 401 {
+		t.Errorf("old key after trying to revive it: %d, want 401", s)
+	}
 	// Rotate with an overlap: both work.
 	id2 := strings.SplitN(mustDecode(t, basic2), ":", 2)[0]
 	r = b.post("/keys", "/keys/"+id2+"/rotate", url.Values{"overlap": {"1h"}})
@@ -183,6 +191,9 @@ func TestKeys(t *testing.T) {
 			t.Errorf("key during the overlap: %d", s)
 		}
 	}
+	// The overlap cannot be stretched: its end only comes sooner.
+	wantStatus(t, "push back a rotated key's end", b.post("/keys", "/keys/"+id2, url.Values{"name": {"n"}, "scope": {"write"}, "expires": {"never"}}), http.StatusConflict)
+	wantStatus(t, "bring a rotated key's end forward", b.post("/keys", "/keys/"+id2, url.Values{"name": {"n"}, "scope": {"write"}, "expires": {"1m"}}), 200)
 	// Revoke: refused on the very next request.
 	wantStatus(t, "revoke", b.post("/keys", "/keys/"+id2+"/revoke", nil), 200)
 	if s := e.scim("GET", "/Users", "Basic "+basic2, ""); s != 401 {
