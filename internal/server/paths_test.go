@@ -255,3 +255,33 @@ func TestRFC7644_3_5_2_3_ReplaceNoTarget(t *testing.T) {
 		}
 	})
 }
+
+// TestRFC7159_AmbiguousJSON: a body with a key twice (or two keys that
+// differ only in case), invalid UTF-8 or a lone surrogate escape is 400
+// invalidSyntax on every endpoint that reads JSON, and nothing is stored.
+func TestRFC7159_AmbiguousJSON(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		id := e.createUser(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada@example.com"}`)
+		for _, tc := range []struct{ name, method, path, body string }{
+			{"POST key twice", "POST", "/Users", `{"userName":"a@example.com","userName":"b@example.com"}`},
+			{"POST case variants", "POST", "/Users", `{"userName":"a@example.com","USERNAME":"b@example.com"}`},
+			{"POST lone surrogate", "POST", "/Users", `{"userName":"c@example.com","displayName":"\ud800"}`},
+			{"POST invalid UTF-8", "POST", "/Users", "{\"userName\":\"d@example.com\",\"displayName\":\"\xc3\"}"},
+			{"PUT case variants", "PUT", "/Users/" + id, `{"userName":"ada@example.com","title":"x","Title":"y"}`},
+			{"PATCH op twice", "PATCH", "/Users/" + id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","op":"remove","path":"title","value":"x"}]}`},
+			{"search case variants", "POST", "/Users/.search", `{"filter":"userName eq \"x\"","Filter":"id pr"}`},
+			{"Bulk key twice", "POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{"method":"POST","method":"DELETE","path":"/Users","data":{}}]}`},
+		} {
+			r := e.do(tc.method, tc.path, tc.body)
+			if r.status != http.StatusBadRequest || r.json["scimType"] != "invalidSyntax" {
+				t.Errorf("%s: %d %s, want 400 invalidSyntax", tc.name, r.status, r.body)
+			}
+		}
+		if r := e.do("GET", "/Users", ""); r.json["totalResults"] != float64(1) {
+			t.Errorf("users after the refused requests: %v", r.json["totalResults"])
+		}
+		if r := e.do("GET", "/Users/"+id, ""); r.json["title"] != nil {
+			t.Errorf("a refused PUT or PATCH changed the user: %s", r.body)
+		}
+	})
+}

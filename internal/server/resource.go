@@ -22,6 +22,9 @@ func decodeBody(r io.Reader) (map[string]any, error) {
 }
 
 func decodeObject(body []byte) (map[string]any, error) {
+	if err := checkJSON(body); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

@@ -350,8 +350,16 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// readAll reads a JSON request body, refusing what checkJSON refuses.
 func readAll(r *http.Request) ([]byte, error) {
-	return io.ReadAll(r.Body)
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkJSON(b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // newID returns a random RFC 4122 version 4 UUID, the id of a new resource.
