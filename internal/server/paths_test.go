@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,3 +288,37 @@ func TestRFC7159_AmbiguousJSON(t *testing.T) {
 		}
 	})
 }
+
+// TestCanceledRequestIsNoServerError: a request whose client went away
+// while the store worked, even when the handler wraps the store's error,
+// is logged and recorded as 499, never as a 500.
+func TestCanceledRequestIsNoServerError(t *testing.T) {
+	e := newEnv(t)
+	rec := &recorder{}
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	h := server.New(server.Config{Store: e.store, Logger: logger, Activity: rec})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // gone before the store is asked
+	req := httptest.NewRequestWithContext(ctx, "GET", "/t/acme/scim/v2/Users?filter=userName+eq+%22x%22", nil)
+	req.Header.Set("Authorization", e.authz)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != server.StatusClientClosedRequest {
+		t.Errorf("status %d, want %d", w.Code, server.StatusClientClosedRequest)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "status=499") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -13,6 +13,10 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
+// StatusClientClosedRequest is the status logged (and recorded in the
+// activity log) for a request whose client went away before the answer.
+const StatusClientClosedRequest = 499
+
 // writeError turns a handler's error into a SCIM error response. Only
 // *scim.Error details reach the client; anything unexpected becomes a 500
 // "internal error" and its cause goes to the log.
@@ -22,6 +26,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *store.FilterError
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away (also when a handler wrapped the store's
+		// error as internal): nobody reads the answer, and it is no
+		// server error. 499, as proxies log it.
+		info.log.Info("request canceled by the client", "request_id", info.id)
+		w.WriteHeader(StatusClientClosedRequest)
+		return
 	case errors.As(err, &se):
 	case errors.As(err, &mbe):
 		se = tooLarge().(*scim.Error)
@@ -31,9 +42,6 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		se = scim.NotFound("resource not found")
 	case errors.Is(err, store.ErrConflict):
 		se = scim.Errorf(http.StatusConflict, scim.Uniqueness, "a resource with the same unique attribute already exists")
-	case errors.Is(err, context.Canceled):
-		info.log.Info("request canceled by the client", "request_id", info.id)
-		return
 	default:
 		se = scim.Internal(err)
 	}
