@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/scimd/scimd/internal/store"
@@ -60,13 +61,21 @@ func openStore(ctx context.Context, url string) (store.Store, error) {
 	case isPostgres(url):
 		return postgres.Open(ctx, url)
 	}
-	return nil, usagef("unsupported database URL %q: use sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB", url)
+	return nil, usagef("unsupported database URL %q: use sqlite:PATH, postgres://USER:PASSWORD@HOST:PORT/DB or libpq's key=value form", redactURL(url))
 }
 
-// isPostgres reports whether a database URL names a PostgreSQL database.
+// isPostgres reports whether a database URL names a PostgreSQL database:
+// a postgres:// or postgresql:// URL, or libpq's keyword/value form
+// ("host=db user=scimd password=… dbname=scimd").
 func isPostgres(url string) bool {
-	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return true
+	}
+	return !strings.Contains(url, "://") && !strings.HasPrefix(url, "sqlite:") && keywordValue.MatchString(url)
 }
+
+// keywordValue matches libpq's keyword/value connection strings.
+var keywordValue = regexp.MustCompile(`^\s*[a-z_]+\s*=`)
 
 func onOff(s string) (bool, error) {
 	switch strings.ToLower(s) {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -144,11 +145,16 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-// redactURL hides the password of a database URL (postgres://user:pw@host/db)
-// so that it never reaches the terminal or the logs.
+// redactURL hides the password of a database URL (postgres://user:pw@host/db,
+// or password=… in libpq's keyword/value form) so that it never reaches
+// the terminal or the logs.
 func redactURL(s string) string {
 	if u, err := url.Parse(s); err == nil && u.User != nil {
 		return u.Redacted()
 	}
-	return s
+	return kvPassword.ReplaceAllString(s, "${1}xxxxx")
 }
+
+// kvPassword matches the password of a keyword/value connection string,
+// quoted ('…', with \' inside) or not.
+var kvPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:\\.|[^'\\])*'|\S+)`)
