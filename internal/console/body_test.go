@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -60,5 +61,41 @@ func TestConsoleBodies(t *testing.T) {
 	b := e.browser()
 	if r := b.signIn("owner", testPassword); r.status != http.StatusSeeOther {
 		t.Errorf("sign-in with a real form: %d", r.status)
+	}
+}
+
+// TestSetPasswordRespectsRank: an Admin (who holds "manage users") cannot
+// set the Owner's password, an Owner can set an Admin's, and a new password
+// ends the target's other sessions.
+func TestSetPasswordRespectsRank(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin")
+	owner := e.signedIn("owner")
+	ownerPhone := e.signedIn("owner")
+	adminBefore, _ := e.db.User(t.Context(), e.tenant.ID, e.ids["owner"])
+
+	r := admin.post("/users/"+e.ids["owner"], "/users/"+e.ids["owner"]+"/password", url.Values{"password": {"takeover-1234"}})
+	wantStatus(t, "Admin sets the Owner's password", r, http.StatusForbidden)
+	if u, _ := e.db.User(t.Context(), e.tenant.ID, e.ids["owner"]); u.PasswordHash != adminBefore.PasswordHash {
+		t.Errorf("the refused change was stored")
+	}
+	if r := e.browser().signIn("owner", "takeover-1234"); r.status == http.StatusSeeOther {
+		t.Errorf("signed in as the Owner with the Admin's password")
+	}
+
+	r = owner.post("/users/"+e.ids["admin"], "/users/"+e.ids["admin"]+"/password", url.Values{"password": {"new-admin-pass"}})
+	wantStatus(t, "Owner sets an Admin's password", r, http.StatusSeeOther)
+	if r := admin.get("/users"); r.status != http.StatusSeeOther {
+		t.Errorf("the Admin's old session after their password changed: %d, want a redirect to sign-in", r.status)
+	}
+
+	// The Owner changes their own: this session stays, the other ends.
+	r = owner.post("/users/"+e.ids["owner"], "/users/"+e.ids["owner"]+"/password", url.Values{"password": {"new-owner-pass"}})
+	wantStatus(t, "Owner sets their own password", r, http.StatusSeeOther)
+	if r := owner.get("/users"); r.status != http.StatusOK {
+		t.Errorf("the session that changed the password: %d, want 200", r.status)
+	}
+	if r := ownerPhone.get("/users"); r.status != http.StatusSeeOther {
+		t.Errorf("the Owner's other session: %d, want a redirect to sign-in", r.status)
 	}
 }

@@ -164,6 +164,23 @@ func (c *Console) setPassword(w http.ResponseWriter, r *http.Request, q *req) er
 	if len(pw) < 8 || len(pw) > 1024 {
 		return errorf(http.StatusBadRequest, "The password must have 8 to 1024 characters.")
 	}
+	// No one may change the credentials of someone above them: only an
+	// Owner sets an Owner's password, and the target may hold no
+	// permission the signed-in user lacks.
+	targetRoles, err := c.cs.UserRoles(r.Context(), q.tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	for _, role := range targetRoles {
+		if role.Name == store.RoleOwner && !q.isOwner() {
+			return errorf(http.StatusForbidden, "Only an Owner can set an Owner's password.")
+		}
+		for _, p := range role.Permissions {
+			if !q.perms[p] {
+				return errorf(http.StatusForbidden, "This user holds permissions you do not have; you cannot set their password.")
+			}
+		}
+	}
 	hash, err := auth.HashPassword(r.Context(), pw)
 	if err != nil {
 		return err
@@ -178,6 +195,16 @@ func (c *Console) setPassword(w http.ResponseWriter, r *http.Request, q *req) er
 	}
 	if err != nil {
 		return err
+	}
+	// A new password ends the target's other sessions (a thief's among
+	// them); the signed-in user's own session stays.
+	if err := c.cs.DeleteUserSessions(r.Context(), q.tenant.ID, id); err != nil {
+		return err
+	}
+	if id == q.user.ID && q.sess != nil {
+		if err := c.cs.CreateSession(r.Context(), *q.sess); err != nil {
+			return err
+		}
 	}
 	c.log.Info("console: password set", "tenant", q.tenant.Name, "user", id, "by", q.userName())
 	return redirect(w, r, q, "/users/"+id+"?saved=password")
