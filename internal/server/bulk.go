@@ -76,6 +76,18 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	if len(req.Operations) > bulkMaxOperations {
 		return scim.Errorf(http.StatusRequestEntityTooLarge, scim.TooMany, "the request has %d operations; the maximum is %d", len(req.Operations), bulkMaxOperations)
 	}
+	// A bulkId names one operation: two operations with one bulkId would
+	// make every reference to it ambiguous.
+	seenIDs := map[string]bool{}
+	for _, op := range req.Operations {
+		if op.BulkID == "" {
+			continue
+		}
+		if seenIDs[op.BulkID] {
+			return scim.BadRequest(scim.InvalidValue, "bulkId %q is used by more than one operation; each must be unique within the request", op.BulkID)
+		}
+		seenIDs[op.BulkID] = true
+	}
 	failOn := 0 // 0: process everything
 	if req.FailOnErrors != nil {
 		if *req.FailOnErrors < 1 {
@@ -151,6 +163,7 @@ func (s *Server) runBulkOp(r *http.Request, version string, op bulkOp, path stri
 	default:
 		return bulkError(op, scim.BadRequest(scim.InvalidValue, "method must be POST, PUT, PATCH or DELETE, got %q", op.Method))
 	}
+	path = cleanPath(path) // //Users and /Users/ are /Users, as on their own
 	if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "/Bulk") || strings.ContainsAny(path, "?#") {
 		return bulkError(op, scim.BadRequest(scim.InvalidValue, "path must be a resource path such as /Users or /Groups/{id}, got %q", op.Path))
 	}
@@ -177,6 +190,13 @@ func (s *Server) runBulkOp(r *http.Request, version string, op bulkOp, path stri
 	start := s.now()
 	rec := httptest.NewRecorder()
 	s.scim.ServeHTTP(rec, sub)
+	if rec.Code >= 300 && rec.Code < 400 {
+		// The router redirects a path it would clean ("/Users/./x"): no
+		// operation answers with a redirect, which a Bulk client cannot
+		// follow.
+		rec = httptest.NewRecorder()
+		writeError(rec, sub, scim.BadRequest(scim.InvalidValue, "path %q is not a valid resource path", op.Path))
+	}
 	s.endActivity(act, sub, infoFrom(r.Context()), rec.Code, start)
 	res := &bulkResult{Method: method, BulkID: op.BulkID, Status: strconv.Itoa(rec.Code), Version: rec.Header().Get("ETag")}
 	switch {

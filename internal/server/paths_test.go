@@ -322,3 +322,35 @@ func TestCanceledRequestIsNoServerError(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestRFC7644_3_7_BulkIDsAndPaths: two operations with one bulkId make the
+// request 400; an operation's path is cleaned like a request's, and no
+// operation answers with a redirect.
+func TestRFC7644_3_7_BulkIDsAndPaths(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		r := e.do("POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
+			{"method":"POST","path":"/Users","bulkId":"u","data":{"userName":"one@example.com"}},
+			{"method":"POST","path":"/Users","bulkId":"u","data":{"userName":"two@example.com"}}]}`)
+		if r.status != http.StatusBadRequest || r.json["scimType"] != "invalidValue" {
+			t.Errorf("duplicate bulkIds: %d %s", r.status, r.body)
+		}
+		if r := e.do("GET", "/Users", ""); r.json["totalResults"] != float64(0) {
+			t.Errorf("a refused Bulk request created users: %v", r.json["totalResults"])
+		}
+		r = e.do("POST", "/Bulk", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[
+			{"method":"POST","path":"//Users","bulkId":"a","data":{"userName":"a@example.com"}},
+			{"method":"PATCH","path":"/Users/./bulkId:a","data":{"Operations":[{"op":"replace","path":"title","value":"x"}]}},
+			{"method":"DELETE","path":"/Groups/../Users/bulkId:a"}]}`)
+		if r.status != http.StatusOK {
+			t.Fatalf("Bulk: %d %s", r.status, r.body)
+		}
+		ops, _ := r.json["Operations"].([]any)
+		want := []string{"201", "400", "400"}
+		for i, o := range ops {
+			st, _ := o.(map[string]any)["status"].(string)
+			if i < len(want) && st != want[i] {
+				t.Errorf("operation %d: status %s, want %s (%v)", i, st, want[i], o)
+			}
+		}
+	})
+}
