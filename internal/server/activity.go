@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scimd/scimd/internal/store"
@@ -65,9 +67,21 @@ func (s *Server) endActivity(a *activity, r *http.Request, info *requestInfo, st
 	if a == nil || a.path == "" {
 		return // not a tenant's SCIM request
 	}
+	ua := r.UserAgent()
+	if info.keyID == "" {
+		// Anyone can send requests that fail authentication, as many as
+		// they like, with the User-Agent they like: they are recorded as
+		// samples, at most one per tenant per unauthSample, and without
+		// the client their User-Agent claims.
+		if !s.unauth.sample(a.tenant.ID, start) {
+			return
+		}
+		ua = ""
+		a.notes = append(a.notes, "unauthenticated request (one recorded per tenant per "+unauthSample.String()+"; others are only counted)")
+	}
 	e := ActivityEvent{
 		Time: start, Duration: s.now().Sub(start), RequestID: info.id, Tenant: a.tenant, KeyID: info.keyID,
-		UserAgent: r.UserAgent(), Method: r.Method, Path: a.path, Status: status,
+		UserAgent: ua, Method: r.Method, Path: a.path, Status: status,
 		Before: a.before, After: a.after, ResourceID: a.id, Notes: a.notes,
 	}
 	// /scim/v2/Users/ID → User, ID
@@ -93,7 +107,6 @@ func noteTenant(ctx context.Context, t store.Tenant, path string) {
 	}
 }
 
-// noteChange records the resource a request created, changed or deleted.
 // noteLeniency adds notes to the request's activity entry (see
 // ActivityEvent.Notes).
 func noteLeniency(ctx context.Context, notes ...string) {
@@ -102,8 +115,42 @@ func noteLeniency(ctx context.Context, notes ...string) {
 	}
 }
 
+// noteChange records the resource a request created, changed or deleted.
 func noteChange(ctx context.Context, id string, before, after map[string]any) {
 	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
 		a.id, a.before, a.after = id, before, after
 	}
 }
+
+// unauthSample is how often an unauthenticated request of a tenant is
+// recorded in its activity log.
+const unauthSample = 10 * time.Second
+
+// sampler decides which unauthenticated requests are recorded: at most one
+// per tenant per unauthSample. It remembers at most maxSampled tenants
+// (then starts afresh), so its memory is bounded whatever is sent.
+type sampler struct {
+	mu      sync.Mutex
+	last    map[int64]time.Time
+	dropped atomic.Int64 // requests not recorded
+}
+
+const maxSampled = 10000
+
+func (p *sampler) sample(tenantID int64, at time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.last == nil || len(p.last) >= maxSampled {
+		p.last = make(map[int64]time.Time)
+	}
+	if t, ok := p.last[tenantID]; ok && at.Sub(t) < unauthSample {
+		p.dropped.Add(1)
+		return false
+	}
+	p.last[tenantID] = at
+	return true
+}
+
+// UnauthenticatedDropped is the number of unauthenticated requests that were
+// counted but not recorded in an activity log.
+func (s *Server) UnauthenticatedDropped() int64 { return s.unauth.dropped.Load() }

@@ -354,3 +354,39 @@ func TestRFC7644_3_7_BulkIDsAndPaths(t *testing.T) {
 		}
 	})
 }
+
+// TestUnauthenticatedActivityIsSampled: requests that fail authentication
+// are not each a row of the tenant's activity log (anyone can send
+// millions), and the client their User-Agent claims is not believed; every
+// authenticated request is still recorded.
+func TestUnauthenticatedActivityIsSampled(t *testing.T) {
+	e := newEnv(t)
+	rec := &recorder{}
+	srv := server.New(server.Config{Store: e.store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Activity: rec})
+	e.srv.Config.Handler = srv
+	for range 200 {
+		e.doURL("GET", e.base+"/Users", "", "Authorization", "Bearer forged", "User-Agent", "Okta SCIM Client 1.0.0")
+	}
+	for range 3 {
+		e.do("GET", "/Users", "", "User-Agent", "Okta SCIM Client 1.0.0")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var anon, authed int
+	for _, ev := range rec.events {
+		if ev.KeyID == "" {
+			anon++
+			if ev.UserAgent != "" || len(ev.Notes) == 0 {
+				t.Errorf("unauthenticated event keeps User-Agent %q, notes %q", ev.UserAgent, ev.Notes)
+			}
+		} else {
+			authed++
+		}
+	}
+	if anon != 1 || authed != 3 {
+		t.Errorf("%d unauthenticated and %d authenticated events, want 1 and 3", anon, authed)
+	}
+	if srv.UnauthenticatedDropped() != 199 {
+		t.Errorf("dropped %d, want 199", srv.UnauthenticatedDropped())
+	}
+}

@@ -43,6 +43,7 @@ type Server struct {
 	scim       *http.ServeMux // routes below /scim/{version}/, tenant already resolved
 	mux        *http.ServeMux
 	activity   ActivityRecorder
+	unauth     sampler // which unauthenticated requests the activity log records
 }
 
 // New returns a Server for cfg.
