@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewKey(t *testing.T) {
@@ -105,5 +106,30 @@ func TestPassword(t *testing.T) {
 func BenchmarkHashPassword(b *testing.B) {
 	for b.Loop() {
 		HashPassword(context.Background(), "1mz050nq")
+	}
+}
+
+// TestSignInChecksDoNotTakeHashSlots: sign-in checks, which anyone can
+// send, wait for slots of their own; with all of them busy, a SCIM create's
+// hash still runs.
+func TestSignInChecksDoNotTakeHashSlots(t *testing.T) {
+	for range cap(checkSlots) {
+		checkSlots <- struct{}{}
+	}
+	defer func() {
+		for range cap(checkSlots) {
+			<-checkSlots
+		}
+	}()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	hash, err := HashPassword(ctx, "a new user's password")
+	if err != nil {
+		t.Fatalf("HashPassword with every sign-in slot busy: %v", err)
+	}
+	short, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := CheckPassword(short, hash, "a new user's password"); err == nil {
+		t.Error("CheckPassword ran with every sign-in slot busy")
 	}
 }

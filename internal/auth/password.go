@@ -22,9 +22,15 @@ const (
 	saltLen      = 16
 )
 
-// hashSlots bounds how many argon2id computations run at once, so a burst of
-// creates from an identity provider cannot exhaust memory or starve readers.
-var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+// hashSlots bounds how many argon2id hashes of new passwords run at once,
+// so a burst of creates from an identity provider cannot exhaust memory or
+// starve readers. checkSlots bound the checks of sign-ins, separately:
+// anyone can send sign-in attempts, and they must not take the slots that
+// SCIM creates of every tenant wait for.
+var (
+	hashSlots  = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	checkSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
+)
 
 // HashPassword returns the PHC-encoded argon2id hash of password. It waits
 // for a free hashing slot and returns ctx's error if ctx ends first.
@@ -46,7 +52,9 @@ func HashPassword(ctx context.Context, password string) (string, error) {
 
 var errBadHash = errors.New("auth: malformed password hash")
 
-// CheckPassword reports whether password matches the encoded hash.
+// CheckPassword reports whether password matches the encoded hash. It waits
+// for a free checking slot (not one of HashPassword's) and returns ctx's
+// error if ctx ends first.
 func CheckPassword(ctx context.Context, encoded, password string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
@@ -70,11 +78,11 @@ func CheckPassword(ctx context.Context, encoded, password string) (bool, error) 
 		return false, errBadHash
 	}
 	select {
-	case hashSlots <- struct{}{}:
+	case checkSlots <- struct{}{}:
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
-	defer func() { <-hashSlots }()
+	defer func() { <-checkSlots }()
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
