@@ -135,6 +135,9 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, lq listQuery) error {
+	if err := s.resolveCursor(r.Context(), &lq); err != nil {
+		return err
+	}
 	withMembers := lq.proj.wants("members")
 	page, err := s.store.ListGroups(r.Context(), tenantOf(r).ID, lq.q, withMembers)
 	if err != nil {
@@ -145,7 +148,11 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, lq listQuery
 	for i, g := range page.Groups {
 		items[i] = groupResourceOf(g, base, withMembers)
 	}
-	writeList(w, r, pageOf(lq, page.Total, items, page.Next), lq.proj)
+	p, err := s.pageOf(r.Context(), lq, page.Total, items, page.Next)
+	if err != nil {
+		return err
+	}
+	writeList(w, r, p, lq.proj)
 	return nil
 }
 

@@ -2,6 +2,10 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -33,6 +37,9 @@ type listQuery struct {
 	proj projection
 	// hash binds cursors to the tenant, the resource type and the query.
 	hash uint64
+	// cursor is the request's cursor, sealed; resolveCursor opens it into
+	// q.After.
+	cursor string
 }
 
 // listParams are a list request's parameters before validation.
@@ -128,13 +135,7 @@ func buildListQuery(r *http.Request, rt *schema.ResourceType, p listParams) (lis
 			return listQuery{}, scim.BadRequest(scim.InvalidValue, "use either cursor or startIndex, not both")
 		}
 		lq.q.Cursor = true
-		if *p.cursor != "" {
-			pos, err := decodeCursor(*p.cursor, lq.hash)
-			if err != nil {
-				return listQuery{}, err
-			}
-			lq.q.After = pos
-		}
+		lq.cursor = *p.cursor
 	}
 	return lq, nil
 }
@@ -160,24 +161,42 @@ type cursorState struct {
 	Key   any    `json:"k,omitempty"`
 }
 
-func encodeCursor(pos *store.Position, hash uint64) string {
+// encodeCursor seals the position after which the next page starts: a
+// cursor is opaque (RFC 9865), and says nothing of the row numbers behind
+// it, which all tenants share.
+func (s *Server) encodeCursor(ctx context.Context, pos *store.Position, hash uint64) (string, error) {
 	if pos == nil {
-		return ""
+		return "", nil
+	}
+	aead, err := s.cursorAEAD(ctx)
+	if err != nil {
+		return "", err
 	}
 	b, _ := json.Marshal(cursorState{Query: hash, Seq: pos.Seq, Key: pos.Key})
-	return base64.RawURLEncoding.EncodeToString(b)
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, b, nil)), nil
 }
 
-func decodeCursor(c string, hash uint64) (*store.Position, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	var st cursorState
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		err = dec.Decode(&st)
+func (s *Server) decodeCursor(ctx context.Context, c string, hash uint64) (*store.Position, error) {
+	aead, err := s.cursorAEAD(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if err != nil || st.Seq < 0 {
-		return nil, scim.BadRequest(invalidCursor, "the cursor is not one this server issued")
+	notOurs := scim.BadRequest(invalidCursor, "the cursor is not one this server issued")
+	sealed, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(sealed) < aead.NonceSize() {
+		return nil, notOurs
+	}
+	b, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
+	if err != nil {
+		return nil, notOurs
+	}
+	var st cursorState
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&st); err != nil || st.Seq < 0 {
+		return nil, notOurs
 	}
 	if st.Query != hash {
 		return nil, scim.BadRequest(invalidCursor, "the cursor belongs to another query: repeat the filter and sort order of the request that returned it")
@@ -186,25 +205,71 @@ func decodeCursor(c string, hash uint64) (*store.Position, error) {
 		// Stores key numbers as float64 (times are RFC 3339 strings).
 		f, err := n.Float64()
 		if err != nil {
-			return nil, scim.BadRequest(invalidCursor, "the cursor is not one this server issued")
+			return nil, notOurs
 		}
 		st.Key = f
 	}
 	return &store.Position{Seq: st.Seq, Key: st.Key}, nil
 }
 
+// cursorAEAD is the AES-256-GCM that seals cursors, with the key every
+// instance sharing the database uses (store.Store.Secret), read once.
+func (s *Server) cursorAEAD(ctx context.Context) (cipher.AEAD, error) {
+	s.cursorMu.Lock()
+	defer s.cursorMu.Unlock()
+	if s.cursorKey != nil {
+		return s.cursorKey, nil
+	}
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	key, err := s.store.Secret(ctx, "cursor-key", fresh)
+	if err != nil {
+		return nil, scim.Internal(err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, scim.Internal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, scim.Internal(err)
+	}
+	s.cursorKey = aead
+	return aead, nil
+}
+
+// resolveCursor opens the request's cursor into the query's position.
+func (s *Server) resolveCursor(ctx context.Context, lq *listQuery) error {
+	if lq.cursor == "" {
+		return nil
+	}
+	pos, err := s.decodeCursor(ctx, lq.cursor, lq.hash)
+	if err != nil {
+		return err
+	}
+	lq.q.After = pos
+	return nil
+}
+
 // pageOf returns the ListResponse page for a store page.
-func pageOf(lq listQuery, total int, items []*resource, next *store.Position) listPage {
+func (s *Server) pageOf(ctx context.Context, lq listQuery, total int, items []*resource, next *store.Position) (listPage, error) {
 	p := listPage{total: total, items: items, cursor: lq.q.Cursor}
 	if lq.q.Cursor {
-		p.nextCursor = encodeCursor(next, lq.hash)
+		c, err := s.encodeCursor(ctx, next, lq.hash)
+		if err != nil {
+			return listPage{}, err
+		}
+		p.nextCursor = c
 	} else {
 		p.startIndex = lq.q.StartIndex
 	}
-	return p
+	return p, nil
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, lq listQuery) error {
+	if err := s.resolveCursor(r.Context(), &lq); err != nil {
+		return err
+	}
 	page, err := s.store.ListUsers(r.Context(), tenantOf(r).ID, lq.q)
 	if err != nil {
 		return err
@@ -216,6 +281,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, lq listQuery)
 	if err := s.addUserGroups(r, lq.proj, items); err != nil {
 		return err
 	}
-	writeList(w, r, pageOf(lq, page.Total, items, page.Next), lq.proj)
+	p, err := s.pageOf(r.Context(), lq, page.Total, items, page.Next)
+	if err != nil {
+		return err
+	}
+	writeList(w, r, p, lq.proj)
 	return nil
 }

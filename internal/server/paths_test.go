@@ -1,17 +1,22 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/scimd/scimd/internal/server"
@@ -389,4 +394,37 @@ func TestUnauthenticatedActivityIsSampled(t *testing.T) {
 	if srv.UnauthenticatedDropped() != 199 {
 		t.Errorf("dropped %d, want 199", srv.UnauthenticatedDropped())
 	}
+}
+
+// TestRFC9865_OpaqueCursors: a cursor is sealed, so it shows no row
+// number (the sequence all tenants share) and cannot be altered; another
+// instance on the same database accepts it.
+func TestRFC9865_OpaqueCursors(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		for i := range 3 {
+			e.createUser(fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"c%d@example.com"}`, i))
+		}
+		r := e.do("GET", "/Users?count=1&cursor", "")
+		next, _ := r.json["nextCursor"].(string)
+		if next == "" {
+			t.Fatalf("no nextCursor: %s", r.body)
+		}
+		raw, _ := base64.RawURLEncoding.DecodeString(next)
+		if bytes.Contains(raw, []byte(`"s":`)) || json.Valid(raw) {
+			t.Errorf("the cursor shows its contents: %q", raw)
+		}
+		flipped := []byte(next)
+		flipped[len(flipped)/2] ^= 1
+		if strings.ContainsRune(string(flipped), 0) || !utf8.Valid(flipped) {
+			t.Fatal("bad flip")
+		}
+		wantError(t, e.do("GET", "/Users?count=1&cursor="+url.QueryEscape(string(flipped)), ""), http.StatusBadRequest, "invalidCursor", "")
+		// Another instance, on the same database.
+		other := httptest.NewServer(server.New(server.Config{Store: e.store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+		defer other.Close()
+		r2 := e.doURL("GET", other.URL+"/t/acme/scim/v2/Users?count=1&cursor="+next, "", "Authorization", e.authz)
+		if r2.status != http.StatusOK || len(r2.json["Resources"].([]any)) != 1 {
+			t.Errorf("another instance with the cursor: %d %s", r2.status, r2.body)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scimd/scimd/internal/auth"
@@ -44,6 +46,9 @@ type Server struct {
 	mux        *http.ServeMux
 	activity   ActivityRecorder
 	unauth     sampler // which unauthenticated requests the activity log records
+
+	cursorMu  sync.Mutex
+	cursorKey cipher.AEAD // seals list cursors; nil until first needed
 }
 
 // New returns a Server for cfg.

@@ -189,6 +189,11 @@ type Store interface {
 	// Returns a *FilterError for a filter or sort it cannot apply.
 	ListUsers(ctx context.Context, tenantID int64, q Query) (UserPage, error)
 
+	// Secret returns the server secret called name, storing value as it
+	// when there is none yet: the first of the instances sharing the
+	// database to ask decides, and all of them get the same secret.
+	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
+
 	// Close releases the store's resources.
 	Close() error
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserTenantIsolation", testUserTenantIsolation},
 		{"UpdateUserAbort", testUpdateUserAbort},
 		{"UpdateUserNoChange", testUpdateUserNoChange},
+		{"Secrets", testSecrets},
 		{"UpdateUserKeepsEmailsInSync", testUpdateUserEmails},
 		{"ConcurrentUpdateUser", testConcurrentUpdateUser},
 		{"Filters", testFilters},
@@ -743,5 +744,39 @@ func testUpdateUserNoChange(t *testing.T, s store.Store) {
 	})
 	if err != nil || got.Version != u.Version+2 {
 		t.Errorf("a new attribute: version %d, %v; want %d", got.Version, err, u.Version+2)
+	}
+}
+
+// testSecrets: the first value stored under a name is the secret; later
+// and concurrent callers get it, whatever value they offer.
+func testSecrets(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	got, err := s.Secret(ctx, "cursor-key", []byte("first"))
+	if err != nil || string(got) != "first" {
+		t.Fatalf("first Secret = %q, %v", got, err)
+	}
+	if got, err := s.Secret(ctx, "cursor-key", []byte("second")); err != nil || string(got) != "first" {
+		t.Errorf("second Secret = %q, %v; want the first value", got, err)
+	}
+	if got, err := s.Secret(ctx, "other", []byte("x")); err != nil || string(got) != "x" {
+		t.Errorf("another name = %q, %v", got, err)
+	}
+	var wg sync.WaitGroup
+	vals := make([]string, 8)
+	for i := range vals {
+		wg.Go(func() {
+			v, err := s.Secret(ctx, "race", []byte(fmt.Sprint(i)))
+			if err != nil {
+				t.Error(err)
+			}
+			vals[i] = string(v)
+		})
+	}
+	wg.Wait()
+	for _, v := range vals {
+		if v != vals[0] {
+			t.Errorf("concurrent callers got different secrets: %q", vals)
+			break
+		}
 	}
 }
