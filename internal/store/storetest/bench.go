@@ -25,6 +25,9 @@ type Bench struct {
 	// Settle, when set, runs once a fixture is loaded: what the database
 	// would soon do by itself (PostgreSQL: VACUUM ANALYZE).
 	Settle func(ctx context.Context, s store.Store) error
+	// Compile compiles a filter over users in the backend's dialect, for
+	// CompileFilter.
+	Compile func(e filter.Expr) error
 
 	mu       sync.Mutex
 	fixtures map[int]*BenchFixture
@@ -268,6 +271,19 @@ func (bn *Bench) ListPage100(b *testing.B) {
 	}
 }
 
-// CompileFilterExpr is the filter of the backends' compile benchmarks.
+// CompileFilter compiles CompileFilterExpr, a filter of many forms, to SQL.
+func (bn *Bench) CompileFilter(b *testing.B) {
+	e, err := filter.Parse(CompileFilterExpr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := bn.Compile(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// CompileFilterExpr is the filter of the compile benchmark.
 const CompileFilterExpr = `userName sw "j" and (emails[type eq "work" and value co "@example.com"] or ` +
 	schema.EnterpriseURN + `:department eq "Sales") and not (title pr) and meta.lastModified gt "2024-01-01T00:00:00Z"`
