@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -97,5 +98,45 @@ func TestSetPasswordRespectsRank(t *testing.T) {
 	}
 	if r := ownerPhone.get("/users"); r.status != http.StatusSeeOther {
 		t.Errorf("the Owner's other session: %d, want a redirect to sign-in", r.status)
+	}
+}
+
+// TestLockOutIsPerAddress: failed sign-ins from one address lock that
+// address out of the account, not the account's owner signing in from
+// another address.
+func TestLockOutIsPerAddress(t *testing.T) {
+	e := newEnv(t)
+	h := e.srv.Config.Handler
+	signIn := func(addr, password string) int {
+		t.Helper()
+		get := httptest.NewRequest("GET", "/t/acme/console/signin", nil)
+		get.RemoteAddr, get.Host = addr, "127.0.0.1"
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, get)
+		m := csrfRE.FindStringSubmatch(w.Body.String())
+		if m == nil {
+			t.Fatalf("no sign-in form: %d", w.Code)
+		}
+		form := url.Values{"userName": {"owner"}, "password": {password}, "csrf": {m[1]}}
+		post := httptest.NewRequest("POST", "/t/acme/console/signin", strings.NewReader(form.Encode()))
+		post.RemoteAddr, post.Host = addr, "127.0.0.1"
+		post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for _, c := range w.Result().Cookies() {
+			post.AddCookie(c)
+		}
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, post)
+		return w.Code
+	}
+	for range userThreshold {
+		if code := signIn("198.51.100.7:4000", "wrong password"); code != http.StatusUnauthorized {
+			t.Fatalf("attacker's guess: %d", code)
+		}
+	}
+	if code := signIn("198.51.100.7:4001", testPassword); code != http.StatusTooManyRequests {
+		t.Errorf("the attacker's address after %d failures: %d, want 429", userThreshold, code)
+	}
+	if code := signIn("127.0.0.1:5000", testPassword); code != http.StatusSeeOther {
+		t.Errorf("the Owner from another address: %d, want a successful sign-in", code)
 	}
 }

@@ -98,7 +98,7 @@ func (c *Console) opSignIn(w http.ResponseWriter, r *http.Request, q *req) error
 	if email == "" || password == "" || len(password) > 1024 || len(email) > 320 {
 		return refuse(http.StatusBadRequest, "Enter your e-mail address and password.")
 	}
-	keys := []throttleKey{{"op:" + scim.Fold(email), userThreshold}, ipKey(r)}
+	keys := []throttleKey{{"op:" + scim.Fold(email) + "@" + clientIP(r), userThreshold}, ipKey(r)}
 	if err := c.throttled(r.Context(), keys...); err != nil {
 		var he *httpError
 		if errors.As(err, &he) {

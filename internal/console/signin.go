@@ -41,8 +41,12 @@ type throttleKey struct {
 	threshold int
 }
 
-func userKey(tenantID int64, userName string) throttleKey {
-	return throttleKey{fmt.Sprintf("u:%d:%s", tenantID, scim.Fold(userName)), userThreshold}
+// userKey counts the failed sign-ins of one account from one address: an
+// attacker guessing from an address locks that address out of the account,
+// never the account's owner signing in from elsewhere. (The address key
+// bounds one address's guesses across accounts.)
+func userKey(tenantID int64, userName string, r *http.Request) throttleKey {
+	return throttleKey{fmt.Sprintf("u:%d:%s@%s", tenantID, scim.Fold(userName), clientIP(r)), userThreshold}
 }
 
 func ipKey(r *http.Request) throttleKey { return throttleKey{"ip:" + clientIP(r), ipThreshold} }
@@ -137,7 +141,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, q *req) error {
 	if userName == "" || password == "" || len(password) > 1024 || len(userName) > 1024 {
 		return refuse(http.StatusBadRequest, "Enter your userName and password.")
 	}
-	keys := []throttleKey{userKey(q.tenant.ID, userName), ipKey(r)}
+	keys := []throttleKey{userKey(q.tenant.ID, userName, r), ipKey(r)}
 	if err := c.throttled(r.Context(), keys...); err != nil {
 		var he *httpError
 		if errors.As(err, &he) {
