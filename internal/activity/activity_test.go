@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -37,7 +38,7 @@ func TestClient(t *testing.T) {
 		"Okta SCIM Client 1.0.0": "Okta", "Azure AD SCIM Client": "Entra", "OneLogin SCIM": "OneLogin",
 		"JumpCloud": "JumpCloud", "curl/8.0": "other", "": "other",
 	} {
-		if got := Client(ua); got != want {
+		if got := scim.ClientOf(ua); got != want {
 			t.Errorf("Client(%q) = %q, want %q", ua, got, want)
 		}
 	}

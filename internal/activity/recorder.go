@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -228,7 +229,7 @@ func (r *Recorder) Purge() {
 func toRecord(e server.ActivityEvent) store.Activity {
 	return store.Activity{
 		TenantID: e.Tenant.ID, Time: e.Time, RequestID: e.RequestID, KeyID: e.KeyID,
-		Client: Client(e.UserAgent), UserAgent: truncate(e.UserAgent, 256), Method: e.Method, Path: truncate(e.Path, 512),
+		Client: scim.ClientOf(e.UserAgent), UserAgent: truncate(e.UserAgent, 256), Method: e.Method, Path: truncate(e.Path, 512),
 		ResourceType: e.ResourceType, ResourceID: truncate(e.ResourceID, 128), Status: e.Status,
 		Changes: append(Diff(e.Before, e.After), notes(e.Notes)...),
 	}

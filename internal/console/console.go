@@ -134,17 +134,6 @@ const MaxFormBytes = 16 << 10
 // Next.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
-	if isConsolePath(p) {
-		// Every console form is application/x-www-form-urlencoded. The body
-		// is bounded and parsed here, once, before any handler (or a Clone
-		// of the request) can parse it: a multipart body would otherwise
-		// be parsed up to 32 MB with its files written to $TMPDIR, and the
-		// files of a clone are never removed.
-		if err := parseConsoleForm(w, r); err != nil {
-			http.Error(w, err.msg, err.status)
-			return
-		}
-	}
 	switch {
 	case strings.HasPrefix(p, "/t/"):
 		name, rest, _ := strings.Cut(strings.TrimPrefix(p, "/t/"), "/")
@@ -164,14 +153,18 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.next.ServeHTTP(w, r)
 }
 
-// isConsolePath reports whether p may be a console path (the tenant
-// console, on a path or a tenant's host, or the operator pages).
-func isConsolePath(p string) bool {
-	if strings.HasPrefix(p, "/t/") {
-		_, rest, _ := strings.Cut(strings.TrimPrefix(p, "/t/"), "/")
-		return rest == "console" || strings.HasPrefix(rest, "console/")
+// formRead reads the form of a console request, before any handler (or a
+// Clone of the request) can: every console form is URL-encoded and small,
+// and a multipart body would otherwise be parsed up to 32 MB with its files
+// written to $TMPDIR, never removed for a clone. It answers a body that is
+// not a URL-encoded form (415) or is larger than MaxFormBytes (413) and
+// reports false.
+func formRead(w http.ResponseWriter, r *http.Request) bool {
+	if err := parseConsoleForm(w, r); err != nil {
+		http.Error(w, err.msg, err.status)
+		return false
 	}
-	return p == "/operator" || strings.HasPrefix(p, "/operator/") || p == "/console" || strings.HasPrefix(p, "/console/")
+	return true
 }
 
 // parseConsoleForm refuses a body that is not a URL-encoded form (415) or

@@ -15,6 +15,9 @@ const operatorPrefix = "/operator"
 // serveOperator serves the operator pages; rest is the path below
 // /operator.
 func (c *Console) serveOperator(w http.ResponseWriter, r *http.Request, rest string) {
+	if !formRead(w, r) {
+		return
+	}
 	if rest == "" {
 		http.Redirect(w, r, operatorPrefix+"/", http.StatusMovedPermanently)
 		return

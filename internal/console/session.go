@@ -180,6 +180,9 @@ func (q *req) isOwner() bool {
 
 // serveTenant serves a tenant's console; rest is the path below prefix.
 func (c *Console) serveTenant(w http.ResponseWriter, r *http.Request, name, prefix, rest string) {
+	if !formRead(w, r) {
+		return
+	}
 	if rest == "" {
 		http.Redirect(w, r, prefix+"/", http.StatusMovedPermanently)
 		return

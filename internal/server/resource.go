@@ -12,19 +12,30 @@ import (
 	"github.com/scimd/scimd/internal/scim/schema"
 )
 
-// decodeBody reads a JSON object from r, numbers kept as json.Number.
+// decodeBody reads a JSON object from r (see readJSON), numbers kept as
+// json.Number.
 func decodeBody(r io.Reader) (map[string]any, error) {
-	body, err := io.ReadAll(r)
+	body, err := readJSON(r)
 	if err != nil {
 		return nil, err
 	}
 	return decodeObject(body)
 }
 
-func decodeObject(body []byte) (map[string]any, error) {
-	if err := checkJSON(body); err != nil {
+// readJSON reads a JSON request body, refusing what checkJSON refuses.
+func readJSON(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
 		return nil, err
 	}
+	if err := checkJSON(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// decodeObject decodes a body readJSON returned.
+func decodeObject(body []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any

@@ -91,12 +91,11 @@ func (s *Server) routes() {
 	h("/scim/{version}/Schemas/{urn}", s.schemaByURN)
 	// RFC 7644 §3.11: a provider that does not support /Me SHOULD answer
 	// 501. A key is a connection's, not a user's: there is no "me".
-	h("/scim/{version}/Me", func(w http.ResponseWriter, r *http.Request) error {
+	me := func(w http.ResponseWriter, r *http.Request) error {
 		return scim.Errorf(http.StatusNotImplemented, "", "/Me is not supported: an API key authenticates an identity provider's connection, not a user")
-	})
-	h("/scim/{version}/Me/", func(w http.ResponseWriter, r *http.Request) error {
-		return scim.Errorf(http.StatusNotImplemented, "", "/Me is not supported: an API key authenticates an identity provider's connection, not a user")
-	})
+	}
+	h("/scim/{version}/Me", me)
+	h("/scim/{version}/Me/", me) // /Me/... too
 	h("/", func(w http.ResponseWriter, r *http.Request) error {
 		return scim.NotFound("no SCIM endpoint at %s", r.URL.Path)
 	})
@@ -157,19 +156,17 @@ func cleanPath(p string) string {
 	if !strings.Contains(p, "//") && (len(p) <= 1 || !strings.HasSuffix(p, "/")) {
 		return p
 	}
-	var b strings.Builder
-	b.Grow(len(p))
+	b := make([]byte, 0, len(p))
 	for i := 0; i < len(p); i++ {
-		if p[i] == '/' && b.Len() > 0 && strings.HasSuffix(b.String(), "/") {
+		if p[i] == '/' && len(b) > 0 && b[len(b)-1] == '/' {
 			continue
 		}
-		b.WriteByte(p[i])
+		b = append(b, p[i])
 	}
-	out := b.String()
-	if len(out) > 1 {
-		out = strings.TrimSuffix(out, "/")
+	if len(b) > 1 && b[len(b)-1] == '/' {
+		b = b[:len(b)-1]
 	}
-	return out
+	return string(b)
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

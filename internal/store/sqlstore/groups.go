@@ -310,10 +310,7 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID int64, id string, memb
 		if err != nil {
 			return err
 		}
-		old, err := s.deriveGroup(cur.Attrs)
-		if err != nil {
-			return err
-		}
+		oldDoc := s.docOf(cur.Attrs) // before fn, which may change the map in place
 		g = cur
 		ops, err := fn(&g)
 		if err != nil {
@@ -330,7 +327,7 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID int64, id string, memb
 			return err
 		}
 		switch {
-		case h.doc != old.doc:
+		case h.doc != oldDoc:
 			args := []any{g.Version, nanos(g.Modified), h.displayName, h.displayNameFold, h.externalID}
 			q.Queue(ctx, s.groups.update, append(append(args, s.docArgs(h.doc, h.docFold)...), seq)...)
 		case changed:
