@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/scimd/scimd/internal/store"
 )
 
 func main() {
@@ -68,6 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usagef("no command given")
+	}
+	if args[0] != "serve" {
+		// What an operator changes from the command line is theirs in the
+		// event log.
+		ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorOperator, ID: "cli"})
 	}
 	switch args[0] {
 	case "serve":

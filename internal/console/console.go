@@ -228,8 +228,18 @@ type reqKey struct{}
 
 func reqOf(r *http.Request) *req { return r.Context().Value(reqKey{}).(*req) }
 
+// withReq gives r its req, and the signed-in person as the actor of the
+// changes the request makes (see store.Actor).
 func withReq(r *http.Request, q *req) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), reqKey{}, q))
+	ctx := context.WithValue(r.Context(), reqKey{}, q)
+	switch {
+	case q.sess == nil:
+	case q.operator:
+		ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorOperator, ID: q.op.Email, RequestID: r.Header.Get("X-Request-Id")})
+	default:
+		ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorConsole, ID: q.user.ID, RequestID: r.Header.Get("X-Request-Id")})
+	}
+	return r.WithContext(ctx)
 }
 
 // handler is a console handler; a returned error is shown as a page.

@@ -243,6 +243,7 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	}
 	info.base = baseURL(r, prefix+"/scim/"+version)
 	ctx := auth.WithPrincipal(r.Context(), p)
+	ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorAPIKey, ID: p.KeyID, Client: scim.ClientOf(r.UserAgent()), RequestID: info.id})
 	r = r.WithContext(ctx)
 	if r.ContentLength > MaxBodyBytes {
 		return tooLarge()

@@ -119,8 +119,9 @@ type GroupStore interface {
 	// UpdateGroup reads the group (without members), calls fn inside one
 	// transaction, stores the attributes fn left and applies the
 	// membership changes fn returns, with Version incremented; when neither
-	// the attributes nor any membership changed (a member added again, an
-	// absent one removed), nothing is stored and Version and Modified stay. fn's error
+	// the attributes nor any membership changed in all (a member added
+	// again, an absent one removed, one removed and added back), nothing is
+	// stored and Version and Modified stay. fn's error
 	// is returned unchanged; a *MemberError aborts the whole change.
 	// The result carries Members only when members is true.
 	UpdateGroup(ctx context.Context, tenantID int64, id string, members bool, fn func(*Group) ([]MemberOp, error)) (Group, error)

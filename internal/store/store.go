@@ -125,6 +125,7 @@ type UserPage struct {
 // first; a resource of one tenant is never visible through another.
 type Store interface {
 	GroupStore
+	EventStore
 
 	// CreateTenant creates a tenant with default settings (provisioning
 	// inactive, API keys enabled, password sign-in on, onDelete archive).

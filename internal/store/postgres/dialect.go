@@ -121,3 +121,14 @@ func jsonArgs(n int, doc sqlstore.Fragment, keys []string) []any {
 }
 
 func (dialect) WriteCTEs() bool { return true }
+
+func (dialect) NewEventID() string {
+	return "'evt_' || replace(CAST(gen_random_uuid() AS text), '-', '')"
+}
+
+// EventVisible: the row's transaction is older than every transaction
+// still running, so none of those (nor any later one, whose id is larger)
+// can commit an event before it (see migration 0006).
+func (dialect) EventVisible(alias string) string {
+	return alias + ".tx < CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint)"
+}

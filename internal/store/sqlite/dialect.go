@@ -92,3 +92,9 @@ func jsonPath(keys []string) string {
 }
 
 func (dialect) WriteCTEs() bool { return false }
+
+func (dialect) NewEventID() string { return "'evt_' || lower(hex(randomblob(16)))" }
+
+// EventVisible: one writer commits at a time, in seq order, and a reader's
+// snapshot holds whole commits: every committed event is visible.
+func (dialect) EventVisible(string) string { return "TRUE" }

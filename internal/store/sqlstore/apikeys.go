@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
 
 	"github.com/scimd/scimd/internal/store"
@@ -13,7 +14,7 @@ const (
 	sqlInsertAPIKey = "INSERT INTO api_keys (" + apiKeyCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	sqlAPIKey       = "SELECT " + apiKeyCols + " FROM api_keys WHERE id = ?"
 	sqlAPIKeys      = "SELECT " + apiKeyCols + " FROM api_keys WHERE tenant_id = ? ORDER BY created DESC, id"
-	sqlRevokeAPIKey = "UPDATE api_keys SET revoked = coalesce(revoked, ?) WHERE tenant_id = ? AND id = ?"
+	sqlRevokeAPIKey = "UPDATE api_keys SET revoked = ? WHERE tenant_id = ? AND id = ? AND revoked IS NULL"
 )
 
 func scanAPIKey(row Row) (store.APIKey, error) {
@@ -34,10 +35,14 @@ func scanAPIKey(row Row) (store.APIKey, error) {
 // CreateAPIKey stores k. Returns store.ErrConflict if k.ID exists and
 // store.ErrNotFound if k.TenantID does not.
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
+	data, _ := json.Marshal(keyData{Name: k.Name, Scope: k.Scope, CreatedBy: k.CreatedBy, Expires: optTime(k.Expires)})
 	return s.write(ctx, func(ctx context.Context, q Querier) error {
 		_, err := q.Exec(ctx, sqlInsertAPIKey,
 			k.ID, k.TenantID, k.Name, k.Scope, k.SecretHash, k.CreatedBy,
 			nanos(k.Created), optNanos(k.Expires), optNanos(k.Revoked), optNanos(k.LastUsed))
+		if err == nil {
+			s.emit(ctx, q, k.TenantID, store.EventKeyCreated, "APIKey", k.ID, data)
+		}
 		return err
 	})
 }
@@ -72,8 +77,34 @@ func (s *Store) APIKeys(ctx context.Context, tenantID int64) ([]store.APIKey, er
 // tenant has no such key.
 func (s *Store) RevokeAPIKey(ctx context.Context, tenantID int64, id string, at time.Time) error {
 	return s.write(ctx, func(ctx context.Context, q Querier) error {
-		return affectedOne(q.Exec(ctx, sqlRevokeAPIKey, nanos(at), tenantID, id))
+		n, err := q.Exec(ctx, sqlRevokeAPIKey, nanos(at), tenantID, id)
+		if err != nil || n > 0 {
+			if err == nil {
+				s.emit(ctx, q, tenantID, store.EventKeyRevoked, "APIKey", id, []byte(`{}`))
+			}
+			return err
+		}
+		// Revoked already, or no such key.
+		var one int
+		return q.QueryRow(ctx, "SELECT 1 FROM api_keys WHERE tenant_id = ? AND id = ?", tenantID, id).Scan(&one)
 	})
+}
+
+// keyData is the data of a key.created event: never the secret or its
+// hash.
+type keyData struct {
+	Name      string  `json:"name"`
+	Scope     string  `json:"scope"`
+	CreatedBy string  `json:"created_by,omitempty"`
+	Expires   *string `json:"expires,omitempty"`
+}
+
+func optTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
 }
 
 // TouchAPIKey records that the key was used at time at (the last-used time

@@ -58,6 +58,12 @@ type Dialect interface {
 	// triggers), which lets a page by offset start where the previous one
 	// ended (see offsetCache).
 	ListStamps() bool
+	// NewEventID is the SQL expression of a new event id: "evt_" and 32
+	// random hex digits.
+	NewEventID() string
+	// EventVisible is the condition on the events row alias that holds
+	// once no event before it in (tx, seq) order can still commit.
+	EventVisible(alias string) string
 }
 
 // LockMode says how a SELECT of a write transaction locks its rows.

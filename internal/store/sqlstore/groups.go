@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -84,8 +85,8 @@ func newGroupSQL(d Dialect) groupSQL {
 	// group's seq, the tenant, the ids.
 	g.addMembers = "INSERT INTO group_members (tenant_id, group_seq, member_id, member_type) " +
 		"SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), x.value, CASE WHEN EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = ? AND u.id = x.value) THEN 'User' ELSE 'Group' END " +
-		"FROM " + d.Rows("x", "text") + " WHERE TRUE ORDER BY x.ord ON CONFLICT (group_seq, member_id) DO NOTHING"
-	g.removeMembers = "DELETE FROM group_members WHERE group_seq = ? AND " + d.In("member_id", "text")
+		"FROM " + d.Rows("x", "text") + " WHERE TRUE ORDER BY x.ord ON CONFLICT (group_seq, member_id) DO NOTHING RETURNING member_id, member_type"
+	g.removeMembers = "DELETE FROM group_members WHERE group_seq = ? AND " + d.In("member_id", "text") + " RETURNING member_id, member_type"
 
 	display := memberDisplay(d)
 	ord := "m." + d.MemberOrder()
@@ -127,9 +128,15 @@ const (
 	sqlDeleteGroup      = "DELETE FROM groups WHERE tenant_id = ? AND id = ?" // its group_members rows cascade
 	sqlCountGroups      = "INSERT INTO group_counts (tenant_id, slot, n) VALUES (?, ?, ?) ON CONFLICT (tenant_id, slot) DO UPDATE SET n = group_counts.n + excluded.n"
 	sqlTenantGroupCnt   = "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM group_counts WHERE tenant_id = ?"
-	sqlRemoveAllMembers = "DELETE FROM group_members WHERE group_seq = ?"
+	sqlRemoveAllMembers = "DELETE FROM group_members WHERE group_seq = ? RETURNING member_id, member_type"
 	sqlGroupSeq         = "SELECT seq FROM groups WHERE tenant_id = ? AND id = ?"
 )
+
+// groupData is the data of an event about g (without its members), whose
+// document is doc.
+func groupData(g *store.Group, doc string, changed []string) []byte {
+	return resourceData("Group", schema.GroupURN, g.ID, g.Version, g.Created, g.Modified, g.Attrs, doc, changed)
+}
 
 // scanGroup reads the columns of groupSQL.cols.
 func (s *Store) scanGroup(row Row) (store.Group, int64, error) {
@@ -192,10 +199,12 @@ func (s *Store) CreateGroup(ctx context.Context, tenantID int64, g store.Group) 
 	g.Created = fromNanos(nanos(g.Created))
 	g.Modified = fromNanos(nanos(g.Modified))
 	initial := g.Members
+	data := groupData(&g, h.doc, nil)
 	err = s.write(ctx, func(ctx context.Context, q Querier) error {
 		args := []any{tenantID, g.ID, g.Version, nanos(g.Created), nanos(g.Modified), h.displayName, h.displayNameFold, h.externalID}
 		q.Queue(ctx, s.groups.insert, append(args, s.docArgs(h.doc, h.docFold)...)...)
 		q.Queue(ctx, sqlCountGroups, tenantID, s.countSlot(), 1)
+		s.emit(ctx, q, tenantID, store.EventGroupCreated, store.MemberGroup, g.ID, data)
 		g.Members = []store.Member{}
 		if len(initial) == 0 {
 			return nil
@@ -330,6 +339,7 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID int64, id string, memb
 		case h.doc != oldDoc:
 			args := []any{g.Version, nanos(g.Modified), h.displayName, h.displayNameFold, h.externalID}
 			q.Queue(ctx, s.groups.update, append(append(args, s.docArgs(h.doc, h.docFold)...), seq)...)
+			s.emit(ctx, q, tenantID, store.EventGroupUpdated, store.MemberGroup, g.ID, groupData(&g, h.doc, changedPaths(oldDoc, h.doc)))
 		case changed:
 			q.Queue(ctx, sqlTouchGroup, g.Version, nanos(g.Modified), seq)
 		default:
@@ -351,8 +361,11 @@ func (s *Store) UpdateGroup(ctx context.Context, tenantID int64, id string, memb
 
 // applyMemberOps applies ops to the group (its seq and id) in order, after
 // checking every id the AddMembers ops name: all of them must exist, and
-// none may contain the group; it reports whether any membership changed. The group's ancestors do not change while
-// its own members do, so one check before the first op holds for all.
+// none may contain the group. It writes a group.member_added or
+// group.member_removed event for each member the ops added or removed in
+// all (a member removed and added back has none), and reports whether
+// there was any. The group's ancestors do not change while its own
+// members do, so one check before the first op holds for all.
 func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int64, groupID string, ops []store.MemberOp) (changed bool, err error) {
 	var adds []string
 	seen := map[string]bool{}
@@ -372,8 +385,10 @@ func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int
 			return false, err
 		}
 	}
+	var net netMembers
 	for _, op := range ops {
-		var n int64
+		var got map[string]string
+		var order []string
 		switch op.Kind {
 		case store.AddMembers:
 			var ids []string
@@ -385,11 +400,16 @@ func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int
 				}
 			}
 			if len(ids) > 0 {
-				n, err = q.Exec(ctx, s.groups.addMembers, tenantID, seq, tenantID, s.d.List(ids))
+				got, _, err = memberRows(q.Query(ctx, s.groups.addMembers, tenantID, seq, tenantID, s.d.List(ids)))
+				net.added(ids, got)
 			}
+			if err != nil {
+				return false, err
+			}
+			continue
 		case store.RemoveMembers:
 			if len(op.IDs) > 0 {
-				n, err = q.Exec(ctx, s.groups.removeMembers, seq, s.d.List(op.IDs))
+				got, order, err = memberRows(q.Query(ctx, s.groups.removeMembers, seq, s.d.List(op.IDs)))
 			}
 		case store.RemoveMembersWhere:
 			if op.Where == nil {
@@ -399,18 +419,21 @@ func (s *Store) applyMemberOps(ctx context.Context, q Querier, tenantID, seq int
 			if cerr != nil {
 				return false, cerr
 			}
-			n, err = q.Exec(ctx, "DELETE FROM group_members AS m WHERE m.group_seq = ? AND ("+c.sql+")", append([]any{seq}, c.args...)...)
+			got, order, err = memberRows(q.Query(ctx, "DELETE FROM group_members AS m WHERE m.group_seq = ? AND ("+c.sql+") RETURNING member_id, member_type", append([]any{seq}, c.args...)...))
 		case store.RemoveAllMembers:
-			n, err = q.Exec(ctx, sqlRemoveAllMembers, seq)
+			got, order, err = memberRows(q.Query(ctx, sqlRemoveAllMembers, seq))
 		default:
 			return false, fmt.Errorf("%s: unknown member operation %d", s.d.Name(), op.Kind)
 		}
 		if err != nil {
 			return false, err
 		}
-		changed = changed || n > 0
+		net.removed(got, order)
 	}
-	return changed, nil
+	added, removed := net.events()
+	s.emitMembers(ctx, q, tenantID, store.EventGroupMemberRemoved, groupID, removed)
+	s.emitMembers(ctx, q, tenantID, store.EventGroupMemberAdded, groupID, added)
+	return len(added)+len(removed) > 0, nil
 }
 
 // checkMembers locks the users and groups that ids name against deletion
@@ -496,6 +519,7 @@ func (s *Store) DeleteGroupIf(ctx context.Context, tenantID int64, id string, ch
 			return err
 		}
 		q.Queue(ctx, sqlCountGroups, tenantID, s.countSlot(), -1)
+		s.emit(ctx, q, tenantID, store.EventGroupDeleted, store.MemberGroup, id, []byte(`{}`))
 		s.deleteMemberships(ctx, q, tenantID, id, store.MemberGroup)
 		return nil
 	})

@@ -85,6 +85,10 @@ type Store struct {
 
 	users  userSQL
 	groups groupSQL
+	ev     eventSQL
+	// notify wakes the event log's long polls after commits that wrote
+	// events.
+	notify notifier
 	// usersList and groupsList are how lists read users and groups.
 	usersList, groupsList *lister
 
@@ -92,11 +96,14 @@ type Store struct {
 	offsets offsetCache
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.EventStore = (*Store)(nil)
+)
 
 // New returns a Store over b.
 func New(b Backend) *Store {
-	s := &Store{b: b, d: b, q: b.DB(), Now: time.Now, users: newUserSQL(b), groups: newGroupSQL(b)}
+	s := &Store{b: b, d: b, q: b.DB(), Now: time.Now, users: newUserSQL(b), groups: newGroupSQL(b), ev: newEventSQL(b)}
 	s.usersList = &lister{res: usersRes, cols: s.users.cols, countSQL: sqlTenantUserCnt}
 	s.groupsList = &lister{res: groupsRes, cols: s.groups.cols, countSQL: sqlTenantGroupCnt}
 	return s
@@ -108,9 +115,15 @@ func (s *Store) Backend() Backend { return s.b }
 // Close releases the backend.
 func (s *Store) Close() error { return s.b.Close() }
 
-// write runs fn in a write transaction with default options.
+// write runs fn in a write transaction with default options, and wakes
+// the event log's long polls when fn wrote events.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
-	return s.b.Write(ctx, TxOptions{}, fn)
+	var emitted bool
+	err := s.b.Write(context.WithValue(ctx, emittedKey{}, &emitted), TxOptions{}, fn)
+	if err == nil && emitted {
+		s.notify.wake()
+	}
+	return err
 }
 
 // affectedOne turns "no row affected" into store.ErrNotFound.

@@ -94,8 +94,17 @@ func (s *Store) UpdateTenant(ctx context.Context, name string, fn func(*store.Te
 		if t.OnDelete != store.OnDeleteArchive && t.OnDelete != store.OnDeletePurge {
 			return fmt.Errorf("%s: tenant %s: invalid OnDelete %q", s.d.Name(), name, t.OnDelete)
 		}
-		_, err = q.Exec(ctx, sqlUpdateTenant, t.ProvisioningActive, t.APIKeysEnabled, t.PasswordSignIn, t.OnDelete, t.ID)
-		return err
+		if _, err = q.Exec(ctx, sqlUpdateTenant, t.ProvisioningActive, t.APIKeysEnabled, t.PasswordSignIn, t.OnDelete, t.ID); err != nil {
+			return err
+		}
+		if t.ProvisioningActive != cur.ProvisioningActive {
+			typ := store.EventTenantDeactivated
+			if t.ProvisioningActive {
+				typ = store.EventTenantActivated
+			}
+			s.emit(ctx, q, t.ID, typ, "Tenant", t.Name, []byte(`{}`))
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Tenant{}, err

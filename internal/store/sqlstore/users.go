@@ -7,11 +7,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -328,8 +330,10 @@ func (s *Store) CreateUser(ctx context.Context, tenantID int64, u store.User) (s
 	u.Version = 1
 	u.Created = fromNanos(nanos(u.Created))
 	u.Modified = fromNanos(nanos(u.Modified))
+	data := userData(&u, h.doc, nil)
 	err = s.write(ctx, func(ctx context.Context, q Querier) error {
 		s.insertUser(ctx, q, tenantID, &u, &h)
+		s.emit(ctx, q, tenantID, store.EventUserCreated, store.MemberUser, u.ID, data)
 		return nil
 	})
 	if err != nil {
@@ -367,7 +371,7 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID int64, id string, fn fu
 		}
 		// fn may change the attributes in place: what they were is read
 		// first.
-		oldEmails, oldDoc := emailRows(cur.Attrs), s.docOf(cur.Attrs)
+		oldEmails, oldDoc, wasActive := emailRows(cur.Attrs), s.docOf(cur.Attrs), cur.Attrs["active"] != false
 		u = cur
 		if err := fn(&u); err != nil {
 			return err
@@ -391,6 +395,18 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID int64, id string, fn fu
 			q.Queue(ctx, sqlDeleteEmails, seq)
 			insertEmails(ctx, q, tenantID, u.ID, h.emails)
 		}
+		changed := changedPaths(oldDoc, h.doc)
+		if u.PasswordHash != cur.PasswordHash {
+			changed = append(changed, "password")
+		}
+		typ := store.EventUserUpdated
+		switch {
+		case wasActive && !h.active:
+			typ = store.EventUserDeactivated
+		case !wasActive && h.active:
+			typ = store.EventUserReactivated
+		}
+		s.emit(ctx, q, tenantID, typ, store.MemberUser, u.ID, userData(&u, h.doc, changed))
 		return nil
 	})
 	if err != nil {
@@ -422,6 +438,7 @@ func (s *Store) DeleteUserIf(ctx context.Context, tenantID int64, id string, arc
 			return err
 		}
 		q.Queue(ctx, sqlCountUsers, tenantID, s.countSlot(), -1)
+		s.emit(ctx, q, tenantID, store.EventUserDeleted, store.MemberUser, id, []byte(`{"archived":`+strconv.FormatBool(archive)+`}`))
 		s.deleteMemberships(ctx, q, tenantID, id, store.MemberUser)
 		return nil
 	})
@@ -446,6 +463,11 @@ func (s *Store) PurgeUser(ctx context.Context, tenantID int64, id string) error 
 			q.Queue(ctx, sqlCountUsers, tenantID, s.countSlot(), -1)
 			s.deleteMemberships(ctx, q, tenantID, id, store.MemberUser)
 		}
+		// "Permanently delete": what earlier events and the activity log
+		// said of the user goes too; their ids and types stay.
+		q.Queue(ctx, sqlScrubEvents, tenantID, id)
+		q.Queue(ctx, sqlScrubActivity, tenantID, id)
+		s.emit(ctx, q, tenantID, store.EventUserPurged, store.MemberUser, id, []byte(`{}`))
 		return nil
 	})
 }
@@ -457,6 +479,8 @@ func (s *Store) PurgeUser(ctx context.Context, tenantID int64, id string) error 
 // waited for the adders' key-share locks).
 func (s *Store) deleteMemberships(ctx context.Context, q Querier, tenantID int64, id, typ string) {
 	q.Queue(ctx, sqlTouchParents, nanos(s.Now()), tenantID, id, typ)
+	q.Queue(ctx, s.ev.memberOfs, nanos(s.Now()), actorJSON(ctx), memberData(id, typ), tenantID, id, typ)
+	s.mark(ctx)
 	q.Queue(ctx, sqlDeleteMemberOfs, tenantID, id, typ)
 }
 
@@ -478,6 +502,11 @@ func (s *Store) checkVersion(ctx context.Context, q Querier, table string, tenan
 // refuses NUL characters and invalid UTF-8.
 func storable(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// userData is the data of an event about u, whose document is doc.
+func userData(u *store.User, doc string, changed []string) []byte {
+	return resourceData("User", schema.UserURN, u.ID, u.Version, u.Created, u.Modified, u.Attrs, doc, changed)
 }
 
 // UserByUserName returns the live user whose userName equals userName under
@@ -545,6 +574,7 @@ func (s *Store) RestoreUser(ctx context.Context, tenantID int64, id string) (sto
 		}
 		s.insertUser(ctx, q, tenantID, &u, &h)
 		q.Queue(ctx, sqlDeleteArchived, seq)
+		s.emit(ctx, q, tenantID, store.EventUserRestored, store.MemberUser, u.ID, userData(&u, h.doc, nil))
 		return nil
 	})
 	if err != nil {
@@ -560,6 +590,7 @@ func (s *Store) BulkCreateUsers(ctx context.Context, tenantID int64, us []store.
 	for lo := 0; lo < len(us); lo += 1000 {
 		chunk := us[lo:min(lo+1000, len(us))]
 		hs := make([]hot, len(chunk))
+		data := make([][]byte, len(chunk))
 		for i := range chunk {
 			h, err := s.derive(chunk[i].Attrs)
 			if err != nil {
@@ -567,10 +598,12 @@ func (s *Store) BulkCreateUsers(ctx context.Context, tenantID int64, us []store.
 			}
 			hs[i] = h
 			chunk[i].Version = 1
+			data[i] = userData(&chunk[i], h.doc, nil)
 		}
 		err := s.write(ctx, func(ctx context.Context, q Querier) error {
 			for i := range chunk {
 				s.insertUser(ctx, q, tenantID, &chunk[i], &hs[i])
+				s.emit(ctx, q, tenantID, store.EventUserCreated, store.MemberUser, chunk[i].ID, data[i])
 			}
 			return nil
 		})

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CursorGroups", testCursorGroups},
 		{"ConditionalDelete", testConditionalDelete},
 	}
+	tests = append(tests, eventTests...)
 	for _, g := range groupTests {
 		tests = append(tests, struct {
 			name string
