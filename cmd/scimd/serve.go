@@ -17,6 +17,7 @@ import (
 
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/events"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -31,6 +32,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	baseDomain := fs.String("base-domain", getenv("SCIMD_BASE_DOMAIN"), "serve tenant T also at T.DOMAIN")
 	dev := fs.Bool("dev", false, "on an empty database, create tenant demo with an active key and print it")
 	retention := fs.Duration("activity-retention", activity.DefaultRetention, "how long provisioning activity is kept (negative: forever)")
+	eventsRetention := fs.Duration("events-retention", envDuration(getenv, "SCIMD_EVENTS_RETENTION", events.DefaultRetention),
+		"how long the event log keeps events (negative: forever)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -66,6 +69,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention)
 	defer closeConsole()
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go events.Retain(bg, st, *eventsRetention, time.Hour, logger)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -158,3 +164,12 @@ func redactURL(s string) string {
 // kvPassword matches the password of a keyword/value connection string,
 // quoted ('…', with \' inside) or not.
 var kvPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:\\.|[^'\\])*'|\S+)`)
+
+// envDuration is the duration in the environment variable name, or def
+// when it is unset or not a duration.
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(name)); err == nil {
+		return d
+	}
+	return def
+}

@@ -52,11 +52,15 @@ type Config struct {
 
 // Recorder is a server.ActivityRecorder that writes in the background.
 //
-// What is lost: events still queued when the process is killed (at most
-// Queue, usually the last few milliseconds of requests), events dropped
-// because the queue was full (counted by Dropped and logged), and batches
-// the store failed to write (counted by Failed and logged). SCIM requests
-// never wait for, or fail because of, the activity log.
+// A request that changed something is never lost: the store wrote its
+// record with the change (store.PendingActivity), and the recorder only
+// completes it (the changes, the final status). What can be lost is the
+// rest: reads and failed requests still queued when the process is killed
+// (usually the last few milliseconds of them), those dropped because the
+// queue was full (counted by Dropped and logged), and batches the store
+// failed to write (counted by Failed and logged); a change whose full
+// record is lost so keeps a record that says so. SCIM requests never wait
+// for, or fail because of, the activity log.
 type Recorder struct {
 	cfg     Config
 	queue   chan server.ActivityEvent
@@ -228,6 +232,7 @@ func (r *Recorder) Purge() {
 
 func toRecord(e server.ActivityEvent) store.Activity {
 	return store.Activity{
+		ID:       e.StoredID,
 		TenantID: e.Tenant.ID, Time: e.Time, RequestID: e.RequestID, KeyID: e.KeyID,
 		Client: scim.ClientOf(e.UserAgent), UserAgent: truncate(e.UserAgent, 256), Method: e.Method, Path: truncate(e.Path, 512),
 		ResourceType: e.ResourceType, ResourceID: truncate(e.ResourceID, 128), Status: e.Status,

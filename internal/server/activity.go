@@ -7,7 +7,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -39,6 +41,10 @@ type ActivityEvent struct {
 	// Notes say what the request needed beyond the RFC: the leniencies
 	// scimd applied for its client, one line each.
 	Notes []string
+	// StoredID is the id of the record the store wrote with the request's
+	// change (see store.PendingActivity), which this event's record
+	// replaces; 0 when the request changed nothing.
+	StoredID int64
 }
 
 // activity is what handlers add to a request's ActivityEvent.
@@ -48,6 +54,7 @@ type activity struct {
 	before, after map[string]any
 	id            string
 	notes         []string
+	pending       *store.PendingActivity // for a request that may change something
 }
 
 type activityKey struct{}
@@ -84,20 +91,69 @@ func (s *Server) endActivity(a *activity, r *http.Request, info *requestInfo, st
 		UserAgent: ua, Method: r.Method, Path: a.path, Status: status,
 		Before: a.before, After: a.after, ResourceID: a.id, Notes: a.notes,
 	}
-	// /scim/v2/Users/ID → User, ID
-	parts := strings.Split(strings.TrimPrefix(a.path, "/"), "/")
+	if a.pending != nil {
+		e.StoredID = a.pending.ID
+	}
+	typ, id := resourceOf(a.path)
+	e.ResourceType = typ
+	if e.ResourceID == "" {
+		e.ResourceID = id
+	}
+	s.activity.Record(context.WithoutCancel(r.Context()), e)
+}
+
+// resourceOf is the resource type and id a path below the tenant names:
+// /scim/v2/Users/ID → User, ID.
+func resourceOf(path string) (typ, id string) {
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
 	if len(parts) >= 3 {
 		switch parts[2] {
 		case "Users":
-			e.ResourceType = "User"
+			typ = "User"
 		case "Groups":
-			e.ResourceType = "Group"
+			typ = "Group"
 		}
-		if len(parts) >= 4 && e.ResourceID == "" && !strings.HasPrefix(parts[3], ".") {
-			e.ResourceID = parts[3]
+		if len(parts) >= 4 && !strings.HasPrefix(parts[3], ".") {
+			id = parts[3]
 		}
 	}
-	s.activity.Record(context.WithoutCancel(r.Context()), e)
+	return typ, id
+}
+
+// pendActivity gives a request that may change something (not /Bulk,
+// whose operations are requests of their own) its pending activity
+// record, which the store writes with the change (see
+// store.PendingActivity), when activity is recorded.
+func (s *Server) pendActivity(r *http.Request, a *activity, keyID string) *http.Request {
+	if a == nil || !isWrite(r) || strings.HasSuffix(r.URL.Path, "/Bulk") {
+		return r
+	}
+	typ, id := resourceOf(a.path)
+	status := http.StatusOK
+	switch r.Method {
+	case http.MethodPost:
+		status = http.StatusCreated
+	case http.MethodDelete:
+		status = http.StatusNoContent
+	}
+	ua := r.UserAgent()
+	a.pending = &store.PendingActivity{Record: store.Activity{
+		TenantID: a.tenant.ID, Time: s.now(), RequestID: infoFrom(r.Context()).id, KeyID: keyID,
+		Client: scim.ClientOf(ua), UserAgent: cut(ua, 256), Method: r.Method, Path: cut(a.path, 512),
+		ResourceType: typ, ResourceID: cut(id, 128), Status: status,
+	}}
+	return r.WithContext(store.WithActivity(r.Context(), a.pending))
+}
+
+// cut shortens s to at most n bytes, on a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // noteTenant records the tenant and path of a tenant's SCIM request.

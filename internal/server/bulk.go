@@ -186,6 +186,7 @@ func (s *Server) runBulkOp(r *http.Request, version string, op bulkOp, path stri
 	if parent, ok := r.Context().Value(activityKey{}).(*activity); ok {
 		act = &activity{tenant: parent.tenant, path: "/scim/" + version + path}
 		sub = sub.WithContext(context.WithValue(sub.Context(), activityKey{}, act))
+		sub = s.pendActivity(sub, act, infoFrom(r.Context()).keyID)
 	}
 	start := s.now()
 	rec := httptest.NewRecorder()

@@ -245,6 +245,9 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	ctx := auth.WithPrincipal(r.Context(), p)
 	ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorAPIKey, ID: p.KeyID, Client: scim.ClientOf(r.UserAgent()), RequestID: info.id})
 	r = r.WithContext(ctx)
+	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
+		r = s.pendActivity(r, a, p.KeyID)
+	}
 	if r.ContentLength > MaxBodyBytes {
 		return tooLarge()
 	}

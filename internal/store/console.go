@@ -104,6 +104,32 @@ type Activity struct {
 	Changes      []Change
 }
 
+// PendingActivity is the activity record of a SCIM request that changes
+// something, made before the change: the store writes it in the change's
+// own transaction, with the changed resource's id, and sets ID, so that
+// an acknowledged change is never missing from the activity log, even if
+// the process dies right after the commit. The full record (its changes,
+// the final status) replaces it later: AddActivity with Activity.ID set to
+// ID.
+type PendingActivity struct {
+	Record Activity
+	ID     int64
+}
+
+type pendingKey struct{}
+
+// WithActivity returns ctx carrying p for the next write that changes
+// something.
+func WithActivity(ctx context.Context, p *PendingActivity) context.Context {
+	return context.WithValue(ctx, pendingKey{}, p)
+}
+
+// PendingActivityFrom returns the pending record ctx carries, or nil.
+func PendingActivityFrom(ctx context.Context) *PendingActivity {
+	p, _ := ctx.Value(pendingKey{}).(*PendingActivity)
+	return p
+}
+
 // ActivityQuery selects a tenant's activity, newest first.
 type ActivityQuery struct {
 	ResourceType string
@@ -187,7 +213,9 @@ type ConsoleStore interface {
 	// stores Name, Scope and Expires. Returns ErrNotFound or fn's error.
 	UpdateAPIKey(ctx context.Context, tenantID int64, id string, fn func(*APIKey) error) (APIKey, error)
 
-	// AddActivity stores activity records in one transaction.
+	// AddActivity stores activity records in one transaction; a record
+	// whose ID is set replaces the pending record with that ID (see
+	// PendingActivity), keeping its time.
 	AddActivity(ctx context.Context, as []Activity) error
 	// ActivityLog returns the tenant's activity matching q, newest first,
 	// and whether older records follow.

@@ -21,6 +21,12 @@ const (
 	// activityRow.
 	sqlAddActivity = "INSERT INTO activity (tenant_id, at, request_id, key_id, client, user_agent, method, path, resource_type, resource_id, status, changes) VALUES "
 	activityRow    = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	// sqlFinishActivity replaces a pending record by the full one.
+	sqlFinishActivity = "UPDATE activity SET status = ?, changes = ?, resource_id = ? WHERE tenant_id = ? AND id = ?"
+	// pendingChanges are the changes of a pending record that nothing
+	// replaced: the process stopped between the commit and the full
+	// record.
+	pendingChanges = `[{"attr":"(note)","new":"the change was committed; its details were not recorded (scimd stopped before writing them)"}]`
 	// activityChunk is the most records one INSERT writes. A batch is
 	// written in chunks of activityChunk records and then of halving sizes
 	// (32, 16, …, 1) for the rest, so that there are few distinct
@@ -47,20 +53,29 @@ func (s *Store) AddActivity(ctx context.Context, as []store.Activity) error {
 		args []any
 	}
 	var chunks []chunk
+	// Records that replace a pending one are updates.
+	inserts := make([]store.Activity, 0, len(as))
+	for _, a := range as {
+		if a.ID == 0 {
+			inserts = append(inserts, a)
+			continue
+		}
+		changes, err := changesJSON(a.Changes)
+		if err != nil {
+			return err
+		}
+		chunks = append(chunks, chunk{sql: sqlFinishActivity, args: []any{a.Status, changes, clean(a.ResourceID), a.TenantID, a.ID}})
+	}
+	as = inserts
 	for size := activityChunk; len(as) > 0; {
 		for size > len(as) {
 			size /= 2
 		}
 		c := chunk{sql: sqlAddActivity + placeholders(size, activityRow), args: make([]any, 0, 12*size)}
 		for _, a := range as[:size] {
-			changes := "[]"
-			if a.Changes != nil {
-				// json.Marshal writes valid UTF-8, and NUL as \u0000.
-				b, err := json.Marshal(a.Changes)
-				if err != nil {
-					return err
-				}
-				changes = string(b)
+			changes, err := changesJSON(a.Changes)
+			if err != nil {
+				return err
 			}
 			c.args = append(c.args, a.TenantID, nanos(a.Time), clean(a.RequestID), clean(a.KeyID), clean(a.Client), clean(a.UserAgent),
 				clean(a.Method), clean(a.Path), clean(a.ResourceType), clean(a.ResourceID), a.Status, changes)
@@ -74,6 +89,34 @@ func (s *Store) AddActivity(ctx context.Context, as []store.Activity) error {
 		}
 		return nil
 	})
+}
+
+// changesJSON is the changes column of a record.
+func changesJSON(cs []store.Change) (string, error) {
+	if cs == nil {
+		return "[]", nil
+	}
+	// json.Marshal writes valid UTF-8, and NUL as \u0000.
+	b, err := json.Marshal(cs)
+	return string(b), err
+}
+
+// insertPending writes a request's pending activity record in the
+// transaction of its change, about the resource the change's first event
+// named, and returns its id. Until the full record replaces it, it says
+// that the details were not recorded.
+func (s *Store) insertPending(ctx context.Context, q Querier, a store.Activity, run writeRun) (int64, error) {
+	if a.ResourceID == "" {
+		a.ResourceID = run.resID
+	}
+	if a.ResourceType == "" && (run.resType == store.MemberUser || run.resType == store.MemberGroup) {
+		a.ResourceType = run.resType
+	}
+	var id int64
+	err := q.QueryRow(ctx, sqlAddActivity+activityRow+" RETURNING id", a.TenantID, nanos(a.Time), clean(a.RequestID), clean(a.KeyID),
+		clean(a.Client), clean(a.UserAgent), clean(a.Method), clean(a.Path), clean(a.ResourceType), clean(a.ResourceID), a.Status,
+		pendingChanges).Scan(&id)
+	return id, err
 }
 
 // ActivityLog returns the tenant's activity matching q, newest first, and

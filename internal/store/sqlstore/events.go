@@ -32,7 +32,7 @@ const (
 	eventCols = "e.seq, e.tx, e.id, e.at, e.tenant_id, t.name, e.type, e.resource_type, e.resource_id, e.actor, e.data"
 	// sqlScrub leaves only the ids and types of a purged user's events.
 	sqlScrubEvents   = "UPDATE events SET data = '{\"scrubbed\":true}' WHERE tenant_id = ? AND resource_type = 'User' AND resource_id = ?"
-	sqlScrubActivity = "UPDATE activity SET changes = NULL WHERE tenant_id = ? AND resource_id = ?"
+	sqlScrubActivity = "UPDATE activity SET changes = '[]' WHERE tenant_id = ? AND resource_id = ?"
 	sqlHorizon       = "SELECT tx, seq FROM event_horizon WHERE one = 1"
 	sqlSetHorizon    = "INSERT INTO event_horizon (one, tx, seq) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET tx = excluded.tx, seq = excluded.seq"
 	// scrubbed is the data of an event whose user was purged.
@@ -75,7 +75,7 @@ func actorJSON(ctx context.Context) string {
 // emit queues one event of the transaction q.
 func (s *Store) emit(ctx context.Context, q Querier, tenantID int64, typ, resType, resID string, data []byte) {
 	q.Queue(ctx, s.ev.insert, nanos(s.Now()), tenantID, typ, resType, resID, actorJSON(ctx), string(data))
-	s.mark(ctx)
+	s.mark(ctx, resType, resID)
 }
 
 // memberEvent is one membership change, as emitMembers writes it.
@@ -95,7 +95,7 @@ func (s *Store) emitMembers(ctx context.Context, q Querier, tenantID int64, typ,
 		data[i] = memberData(m.id, m.typ)
 	}
 	q.Queue(ctx, s.ev.insertMembers, nanos(s.Now()), tenantID, typ, groupID, actorJSON(ctx), s.d.List(data))
-	s.mark(ctx)
+	s.mark(ctx, "Group", groupID)
 }
 
 // memberData is the data of a membership event (whose resource is the
@@ -229,14 +229,23 @@ func (n *notifier) wake() {
 	}
 }
 
-// emitted is how a write learns that its fn wrote events (fn may run more
-// than once; any run that emitted counts, and a wake-up too many is
-// harmless).
-type emittedKey struct{}
+// writeRun is what a write learns from its fn: whether it wrote events,
+// and the resource of the first (for the pending activity record).
+type writeRun struct {
+	emitted        bool
+	resType, resID string
+}
 
-func (s *Store) mark(ctx context.Context) {
-	if f, ok := ctx.Value(emittedKey{}).(*bool); ok {
-		*f = true
+type runKey struct{}
+
+// mark records in the write's run that fn wrote an event about a resource
+// ("" when it is not known here).
+func (s *Store) mark(ctx context.Context, resType, resID string) {
+	if r, ok := ctx.Value(runKey{}).(*writeRun); ok {
+		if !r.emitted {
+			r.resType, r.resID = resType, resID
+		}
+		r.emitted = true
 	}
 }
 

@@ -115,15 +115,36 @@ func (s *Store) Backend() Backend { return s.b }
 // Close releases the backend.
 func (s *Store) Close() error { return s.b.Close() }
 
-// write runs fn in a write transaction with default options, and wakes
-// the event log's long polls when fn wrote events.
+// write runs fn in a write transaction with default options. When fn
+// wrote events, it also writes the request's pending activity record (see
+// store.PendingActivity) in the same transaction, and wakes the event
+// log's long polls after the commit.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
-	var emitted bool
-	err := s.b.Write(context.WithValue(ctx, emittedKey{}, &emitted), TxOptions{}, fn)
-	if err == nil && emitted {
+	var run writeRun
+	var pendingID int64
+	p := store.PendingActivityFrom(ctx)
+	err := s.b.Write(context.WithValue(ctx, runKey{}, &run), TxOptions{}, func(ctx context.Context, q Querier) error {
+		run, pendingID = writeRun{}, 0 // fn may run more than once
+		if err := fn(ctx, q); err != nil {
+			return err
+		}
+		if p != nil && p.ID == 0 && run.emitted {
+			var err error
+			pendingID, err = s.insertPending(ctx, q, p.Record, run)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if pendingID != 0 {
+		p.ID = pendingID
+	}
+	if run.emitted {
 		s.notify.wake()
 	}
-	return err
+	return nil
 }
 
 // affectedOne turns "no row affected" into store.ErrNotFound.

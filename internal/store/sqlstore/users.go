@@ -480,7 +480,7 @@ func (s *Store) PurgeUser(ctx context.Context, tenantID int64, id string) error 
 func (s *Store) deleteMemberships(ctx context.Context, q Querier, tenantID int64, id, typ string) {
 	q.Queue(ctx, sqlTouchParents, nanos(s.Now()), tenantID, id, typ)
 	q.Queue(ctx, s.ev.memberOfs, nanos(s.Now()), actorJSON(ctx), memberData(id, typ), tenantID, id, typ)
-	s.mark(ctx)
+	s.mark(ctx, "", "")
 	q.Queue(ctx, sqlDeleteMemberOfs, tenantID, id, typ)
 }
 

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -29,6 +31,7 @@ func RunConsole(t *testing.T, newStore func(t *testing.T) ConsoleBackend) {
 		{"Roles", testRoles},
 		{"UpdateAPIKey", testUpdateAPIKey},
 		{"Activity", testActivity},
+		{"PendingActivity", testPendingActivity},
 		{"ArchiveRestore", testArchiveRestore},
 		{"UserByUserName", testUserByUserName},
 		{"Throttle", testThrottle},
@@ -316,5 +319,66 @@ func testThrottle(t *testing.T, s ConsoleBackend) {
 	}
 	if th, _ := s.Throttle(ctx, "u:1:ada"); th.Failures != 0 {
 		t.Errorf("Throttle after clear = %+v", th)
+	}
+}
+
+// testPendingActivity: a change made with a pending activity record writes
+// it in its own transaction, about the changed resource; a change that
+// fails or changes nothing does not; the full record replaces it, keeping
+// its id and time; purging the user scrubs its records' changes.
+func testPendingActivity(t *testing.T, s ConsoleBackend) {
+	acme := mustTenant(t, s, "acme")
+	at := base.Add(time.Hour)
+	pend := func() (context.Context, *store.PendingActivity) {
+		p := &store.PendingActivity{Record: store.Activity{TenantID: acme.ID, Time: at, RequestID: "r", KeyID: "k", Client: "Okta",
+			Method: "POST", Path: "/scim/v2/Users", ResourceType: "User", Status: 201}}
+		return store.WithActivity(t.Context(), p), p
+	}
+	log := func() []store.Activity {
+		t.Helper()
+		as, _, err := s.ActivityLog(t.Context(), acme.ID, store.ActivityQuery{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return as
+	}
+	ctx, p := pend()
+	if _, err := s.CreateUser(ctx, acme.ID, newUser("u-1", "alice", 0, map[string]any{"title": "CEO"})); err != nil {
+		t.Fatal(err)
+	}
+	as := log()
+	if p.ID == 0 || len(as) != 1 || as[0].ID != p.ID || as[0].ResourceID != "u-1" || as[0].Status != 201 || !as[0].Time.Equal(at) ||
+		len(as[0].Changes) != 1 || as[0].Changes[0].Attr != "(note)" {
+		t.Fatalf("after a create with a pending record: ID %d, log %+v", p.ID, as)
+	}
+	// Failed, or changing nothing: no record.
+	ctx, p2 := pend()
+	if _, err := s.CreateUser(ctx, acme.ID, newUser("u-2", "ALICE", 1, nil)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	ctx, p3 := pend()
+	if _, err := s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if p2.ID != 0 || p3.ID != 0 || len(log()) != 1 {
+		t.Errorf("a failed create and an update that changed nothing wrote records: %d, %d, %+v", p2.ID, p3.ID, log())
+	}
+	// The full record replaces the pending one.
+	full := p.Record
+	full.ID, full.ResourceID, full.Status, full.Time = p.ID, "u-1", 201, at.Add(time.Second)
+	full.Changes = []store.Change{{Attr: "title", New: `"CEO"`}}
+	if err := s.AddActivity(t.Context(), []store.Activity{full}); err != nil {
+		t.Fatal(err)
+	}
+	as = log()
+	if len(as) != 1 || as[0].ID != p.ID || !as[0].Time.Equal(at) || len(as[0].Changes) != 1 || as[0].Changes[0].Attr != "title" {
+		t.Errorf("after the full record: %+v", as)
+	}
+	// Purging the user keeps the record, without what it said of the user.
+	if err := s.PurgeUser(t.Context(), acme.ID, "u-1"); err != nil {
+		t.Fatal(err)
+	}
+	if as = log(); len(as) != 1 || len(as[0].Changes) != 0 {
+		t.Errorf("after purging the user: %+v", as)
 	}
 }
