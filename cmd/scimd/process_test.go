@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/internal/store"
 )
 
 // TestMain lets the test binary act as scimd itself, so process-level tests
@@ -116,18 +119,76 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 		t.Fatal("no create was acknowledged before the kill")
 	}
 
-	_, addr = startProcess(t, env["SCIMD_DATABASE"])
+	second, addr := startProcess(t, env["SCIMD_DATABASE"])
 	base = addr + "/t/durable/scim/v2"
+	ids := map[string]string{} // id → userName
 	for _, name := range acked {
 		status, body, err := tryJSON("GET", base+"/Users?filter=userName+eq+%22"+name+"%22&attributes=userName", "Basic "+key.Basic, "")
 		if err != nil || status != 200 {
 			t.Fatalf("lookup %s: %v %d %s", name, err, status, body)
 		}
-		if !containsAll(body, `"totalResults":1`) {
+		var page struct {
+			Resources []struct{ ID string }
+		}
+		if err := json.Unmarshal([]byte(body), &page); err != nil || len(page.Resources) != 1 {
 			t.Fatalf("acknowledged user %s lost after kill -9: %s", name, body)
 		}
+		ids[page.Resources[0].ID] = name
 	}
-	t.Logf("%d acknowledged creates all survived kill -9", len(acked))
+	second.Process.Signal(syscall.SIGTERM)
+	second.Wait()
+
+	// Each acknowledged create has its event and its activity record.
+	st, err := openStore(t.Context(), env["SCIMD_DATABASE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	created := map[string]bool{}
+	var after *store.EventPosition
+	for {
+		p, err := st.ReadEvents(t.Context(), store.EventQuery{After: after, Limit: 1000, Types: []string{store.EventUserCreated}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Events {
+			created[e.Resource.ID] = true
+		}
+		if len(p.Events) == 0 && (p.Next == nil || after != nil && *p.Next == *after) {
+			break
+		}
+		after = p.Next
+	}
+	tn, err := st.Tenant(t.Context(), "durable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := map[string]bool{}
+	var before int64
+	for {
+		as, more, err := st.(store.ConsoleStore).ActivityLog(t.Context(), tn.ID, store.ActivityQuery{Method: "POST", Before: before, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if a.Status == http.StatusCreated {
+				recorded[a.ResourceID] = true
+			}
+			before = a.ID
+		}
+		if !more {
+			break
+		}
+	}
+	for id, name := range ids {
+		if !created[id] {
+			t.Errorf("acknowledged user %s (%s) has no user.created event after kill -9", name, id)
+		}
+		if !recorded[id] {
+			t.Errorf("acknowledged user %s (%s) has no activity record after kill -9", name, id)
+		}
+	}
+	t.Logf("%d acknowledged creates all survived kill -9, with their events and activity records", len(acked))
 }
 
 // TestSIGTERMStopsGracefully checks that serve exits cleanly on SIGTERM.
