@@ -87,6 +87,8 @@ func BenchmarkUserNameEq(b *testing.B)         { bench.UserNameEq(b) }
 func BenchmarkEmailTypeValueEq(b *testing.B)   { bench.EmailTypeValueEq(b) }
 func BenchmarkUpdateUser(b *testing.B)         { bench.UpdateUser(b) }
 func BenchmarkListPage100(b *testing.B)        { bench.ListPage100(b) }
+func BenchmarkReplaceMembers(b *testing.B)     { bench.ReplaceMembers(b) }
+func BenchmarkReadEvents(b *testing.B)         { bench.ReadEvents(b) }
 
 func BenchmarkCompileFilter(b *testing.B) { bench.CompileFilter(b) }
 

@@ -287,3 +287,55 @@ func (bn *Bench) CompileFilter(b *testing.B) {
 // CompileFilterExpr is the filter of the compile benchmark.
 const CompileFilterExpr = `userName sw "j" and (emails[type eq "work" and value co "@example.com"] or ` +
 	schema.EnterpriseURN + `:department eq "Sales") and not (title pr) and meta.lastModified gt "2024-01-01T00:00:00Z"`
+
+// ReplaceMembers replaces the 10,000 members of a group with 10,000 others
+// (a PUT of a large group, or Okta's "Push now"), and back: each
+// replacement writes 20,000 membership events in its transaction.
+func (bn *Bench) ReplaceMembers(b *testing.B) {
+	f := bn.Fixture(b, 100_000)
+	ctx := context.Background()
+	gs := f.Store.(store.GroupStore)
+	sets := [2][]store.Member{}
+	for i := range 20_000 {
+		sets[i/10_000] = append(sets[i/10_000], store.Member{Value: BenchUserID(f.Tenant, 50_000+i)})
+	}
+	id := fmt.Sprintf("replace-%d", time.Now().UnixNano())
+	at := time.Now()
+	if _, err := gs.CreateGroup(ctx, f.Tenant, store.Group{ID: id, Created: at, Modified: at,
+		Attrs: map[string]any{"displayName": id}, Members: sets[0]}); err != nil {
+		b.Fatal(err)
+	}
+	i := 1
+	for b.Loop() {
+		members := sets[i%2]
+		i++
+		_, err := gs.UpdateGroup(ctx, f.Tenant, id, false, func(*store.Group) ([]store.MemberOp, error) {
+			return []store.MemberOp{{Kind: store.RemoveAllMembers}, {Kind: store.AddMembers, Members: members}}, nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(20_000*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// ReadEvents reads the event log by pages of 1,000 from the oldest, in a
+// store of 100,000 users' creation events (wrapping around at the end).
+func (bn *Bench) ReadEvents(b *testing.B) {
+	f := bn.Fixture(b, 100_000)
+	ctx := context.Background()
+	var after *store.EventPosition
+	read := 0
+	for b.Loop() {
+		p, err := f.Store.ReadEvents(ctx, store.EventQuery{After: after, Limit: 1000, TenantIDs: []int64{f.Tenant}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		read += len(p.Events)
+		after = p.Next
+		if len(p.Events) < 1000 {
+			after = nil
+		}
+	}
+	b.ReportMetric(float64(read)/b.Elapsed().Seconds(), "events/s")
+}
