@@ -428,3 +428,50 @@ func TestRFC9865_OpaqueCursors(t *testing.T) {
 		}
 	})
 }
+
+// TestResourceLimits: a resource beyond the store's limits (values of one
+// multi-valued attribute, encoded size) is refused with a 400 that says
+// which, by POST, PUT and PATCH, and nothing changes.
+func TestResourceLimits(t *testing.T) {
+	emails := func(first, n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"value":"u%d@example.com"}`, first+i)
+		}
+		return "[" + b.String() + "]"
+	}
+	const core = `"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"]`
+	forEachBackend(t, func(t *testing.T, e *env) {
+		id := e.createUser(`{` + core + `,"userName":"ada@example.com","emails":` + emails(0, 3) + `}`)
+		big := strings.Repeat("x", 130<<10)
+		for _, tc := range []struct {
+			name, method, path, body, detail string
+		}{
+			{"create, too many values", "POST", "/Users", `{` + core + `,"userName":"bob","emails":` + emails(0, 1001) + `}`,
+				`attribute "emails" has 1001 values; at most 1000 are accepted`},
+			{"create, too large", "POST", "/Users", `{` + core + `,"userName":"bob","title":"` + big + `"}`,
+				"the resource takes 133"},
+			{"replace, too many values", "PUT", "/Users/" + id, `{` + core + `,"userName":"ada@example.com","emails":` + emails(0, 1001) + `}`,
+				`attribute "emails" has 1001 values`},
+			{"patch, too many values", "PATCH", "/Users/" + id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"emails","value":` + emails(100, 1000) + `}]}`,
+				`attribute "emails" has 1003 values`},
+			{"patch, extension too large", "PATCH", "/Users/" + id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"` + big + `"}]}`,
+				"the resource takes"},
+		} {
+			r := e.do(tc.method, tc.path, tc.body)
+			if r.status != 400 || r.json["scimType"] != "invalidValue" || !strings.Contains(fmt.Sprint(r.json["detail"]), tc.detail) {
+				t.Errorf("%s: %d %.300s; want 400 invalidValue with %q", tc.name, r.status, r.body, tc.detail)
+			}
+		}
+		r := e.do("GET", "/Users/"+id, "")
+		if got, _ := r.json["emails"].([]any); len(got) != 3 || r.json["meta"].(map[string]any)["version"] != `W/"1"` {
+			t.Errorf("after the refused changes: %.300s", r.body)
+		}
+		if r := e.do("GET", "/Users?filter=userName+eq+%22bob%22", ""); r.json["totalResults"] != 0.0 {
+			t.Errorf("a refused create stored a user: %s", r.body)
+		}
+	})
+}

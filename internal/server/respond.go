@@ -24,6 +24,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	info := infoFrom(r.Context())
 	var se *scim.Error
 	var fe *store.FilterError
+	var le *store.LimitError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
@@ -38,6 +39,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		se = tooLarge().(*scim.Error)
 	case errors.As(err, &fe):
 		se = scim.BadRequest(scim.InvalidFilter, "%s", fe.Msg)
+	case errors.As(err, &le):
+		se = scim.BadRequest(scim.InvalidValue, "%s", le.Msg)
 	case errors.Is(err, store.ErrNotFound):
 		se = scim.NotFound("resource not found")
 	case errors.Is(err, store.ErrConflict):

@@ -26,6 +26,25 @@ type FilterError struct{ Msg string }
 
 func (e *FilterError) Error() string { return e.Msg }
 
+// Limits on what one resource may hold, far above what any identity
+// provider sends (a user has a few e-mail addresses; a group's members are
+// not in its document), so that no request can make the store do
+// unbounded work: CreateUser, UpdateUser and their group counterparts
+// return a *LimitError beyond them.
+const (
+	// MaxValues is the most values a multi-valued attribute may have.
+	MaxValues = 1000
+	// MaxResourceBytes is the most a resource's attributes may take,
+	// encoded as JSON.
+	MaxResourceBytes = 128 << 10
+)
+
+// LimitError says which limit a resource exceeds. Its message is safe to
+// show to the client.
+type LimitError struct{ Msg string }
+
+func (e *LimitError) Error() string { return e.Msg }
+
 // OnDelete values: what a SCIM DELETE does to a user's record.
 const (
 	OnDeleteArchive = "archive" // keep the record, out of SCIM's sight, until purged
@@ -168,9 +187,11 @@ type Store interface {
 	// as it is, Version and Modified unchanged (RFC 7644 §3.5.2: an update
 	// that changes nothing is no modification). fn may set Attrs,
 	// PasswordHash and Modified; it returns an error to abort, which
-	// UpdateUser returns unchanged. fn runs inside the single write
-	// transaction: it must be quick (no password hashing, no I/O) and must
-	// not call the store. Returns ErrNotFound or ErrConflict.
+	// UpdateUser returns unchanged. fn runs before the write transaction
+	// (which stores its result only if the user did not change meanwhile,
+	// else fn runs again), so it may be called more than once; it must be
+	// quick (no password hashing, no I/O) and must not call the store.
+	// Returns ErrNotFound, ErrConflict, or a *LimitError.
 	UpdateUser(ctx context.Context, tenantID int64, id string, fn func(*User) error) (User, error)
 	// DeleteUser removes a live user from SCIM. With archive the record is
 	// kept (see PurgeUser); otherwise it is destroyed. Either way the user's

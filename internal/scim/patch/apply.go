@@ -3,7 +3,9 @@ package patch
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -500,11 +502,25 @@ func (a *applier) applyMulti(kind string, t *target, cont map[string]any, v any)
 			if kind == opReplace {
 				list = nil
 			}
+			// Elements are found by key (elemKey), so that adding n values
+			// costs O(n), not a comparison of every pair.
+			index := make(map[string]int, len(list)+len(elems))
+			for i, x := range list {
+				if k, ok := elemKey(t.attr, x); ok {
+					if _, dup := index[k]; !dup {
+						index[k] = i
+					}
+				}
+			}
 			for _, e := range elems {
-				i := slices.IndexFunc(list, func(x any) bool { return equalElem(t.attr, x, e) })
-				if i < 0 {
+				k, ok := elemKey(t.attr, e)
+				i, found := index[k]
+				if !ok || !found {
 					list = append(list, e)
 					i = len(list) - 1
+					if ok {
+						index[k] = i
+					}
 				}
 				if isPrimary(e) {
 					primary = i
@@ -751,9 +767,70 @@ func removeListed(attr *schema.Attribute, list []any, v any) ([]any, *Error) {
 			sels = append(sels, sel)
 		}
 	}
+	// The selectors are grouped by the sub-attributes they name, and each
+	// group's keys are looked up: O(len(list) × groups), not
+	// O(len(list) × len(sels)).
+	type group struct {
+		subs []string // sorted; nil for a simple value
+		keys map[string]bool
+	}
+	var groups []*group
+	for _, sel := range sels {
+		var subs []string
+		if m, ok := sel.(map[string]any); ok {
+			subs = slices.Sorted(maps.Keys(m))
+		}
+		var g *group
+		for _, h := range groups {
+			if slices.Equal(h.subs, subs) {
+				g = h
+			}
+		}
+		if g == nil {
+			g = &group{subs: subs, keys: map[string]bool{}}
+			groups = append(groups, g)
+		}
+		if k, ok := selKey(attr, g.subs, sel); ok {
+			g.keys[k] = true
+		}
+	}
 	return slices.DeleteFunc(list, func(e any) bool {
-		return slices.ContainsFunc(sels, func(sel any) bool { return selects(attr, sel, e) })
+		for _, g := range groups {
+			if k, ok := selKey(attr, g.subs, e); ok && g.keys[k] {
+				return true
+			}
+		}
+		return false
 	}), nil
+}
+
+// selKey is the key of x restricted to the sub-attributes subs (x itself,
+// a simple value, when subs is nil), such that an element selected by a
+// selector naming subs has the selector's key; false when x lacks one of
+// them or is not of the right kind.
+func selKey(attr *schema.Attribute, subs []string, x any) (string, bool) {
+	if subs == nil {
+		if _, ok := x.(map[string]any); ok {
+			return "", false
+		}
+		return valueKey(attr, x), true
+	}
+	m, ok := x.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	for _, k := range subs {
+		v, ok := m[k]
+		if !ok {
+			return "", false
+		}
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(valueKey(attr.Sub(k), v)))
+		b.WriteByte(';')
+	}
+	return b.String(), true
 }
 
 // selects reports whether sel, an element to remove, selects element e.

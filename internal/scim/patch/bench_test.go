@@ -1,6 +1,8 @@
 package patch
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/scimd/scimd/internal/scim/schema"
@@ -70,4 +72,32 @@ func benchmarkApply(b *testing.B, body string) {
 			}
 		}
 	})
+}
+
+// BenchmarkApplyManyEmails adds n e-mail addresses in one operation: the
+// cost must grow linearly with n (it once compared every pair).
+func BenchmarkApplyManyEmails(b *testing.B) {
+	for _, n := range []int{1_000, 20_000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			var sb strings.Builder
+			sb.WriteString(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"emails","value":[`)
+			for i := range n {
+				if i > 0 {
+					sb.WriteString(",")
+				}
+				fmt.Fprintf(&sb, `{"type":"work","value":"user%d@example.com"}`, i)
+			}
+			sb.WriteString(`]}]}`)
+			ops, err := Decode([]byte(sb.String()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			attrs := mustObject(b, benchUser)
+			for b.Loop() {
+				if _, _, err := Apply(schema.UserType, attrs, ops); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

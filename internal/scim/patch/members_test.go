@@ -1,9 +1,12 @@
 package patch
 
 import (
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scimd/scimd/internal/scim/schema"
 )
 
 func TestSplitMembers(t *testing.T) {
@@ -78,5 +81,36 @@ func TestSplitMembers(t *testing.T) {
 				t.Errorf("rest = %v, want %d operations", rest, tc.rest)
 			}
 		})
+	}
+}
+
+// TestElemKeyAgreesWithEqualElem: adding and removing values find
+// elements by key; the keys must say "equal" exactly when equalElem does.
+func TestElemKeyAgreesWithEqualElem(t *testing.T) {
+	emails := schema.UserType.Core.Attr("emails")
+	members := schema.GroupType.Core.Attr("members")
+	x509 := schema.UserType.Core.Attr("x509Certificates")
+	for _, tc := range []struct {
+		attr *schema.Attribute
+		a, b any
+	}{
+		{emails, map[string]any{"value": "A@x.com", "type": "work"}, map[string]any{"type": "WORK", "value": "a@X.com"}},
+		{emails, map[string]any{"value": "a@x.com"}, map[string]any{"value": "a@x.com", "type": "work"}},
+		{emails, map[string]any{"value": "a@x.com", "primary": true}, map[string]any{"value": "a@x.com", "primary": false}},
+		{emails, map[string]any{"value": "a@x.com", "n": 1.0}, map[string]any{"value": "a@x.com", "n": 1}},
+		{emails, map[string]any{"value": "a@x.com", "n": 0.0}, map[string]any{"value": "a@x.com", "n": math.Copysign(0, -1)}},
+		{emails, map[string]any{"value": "a"}, "a"},
+		{emails, map[string]any{"value": "a", "x": []any{"A"}}, map[string]any{"value": "a", "x": []any{"a"}}},
+		{members, map[string]any{"value": "id-1", "display": "One"}, map[string]any{"value": "id-1"}},
+		{members, map[string]any{"value": "id-1"}, map[string]any{"value": "ID-1"}},
+		{members, map[string]any{"display": "x"}, map[string]any{"display": "x"}},
+		{x509, map[string]any{"value": "QUJD"}, map[string]any{"value": "qujd"}},
+	} {
+		ka, oka := elemKey(tc.attr, tc.a)
+		kb, okb := elemKey(tc.attr, tc.b)
+		byKey := oka && okb && ka == kb
+		if want := equalElem(tc.attr, tc.a, tc.b); byKey != want {
+			t.Errorf("%s: %v and %v: keys %q, %q say equal=%v; equalElem says %v", tc.attr.Name, tc.a, tc.b, ka, kb, byKey, want)
+		}
 	}
 }

@@ -3,8 +3,10 @@ package patch
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -155,6 +157,60 @@ func equalElem(attr *schema.Attribute, a, b any) bool {
 		}
 	}
 	return true
+}
+
+// elemKey is a key of element x of the multi-valued attribute attr: two
+// elements are equalElem exactly when their keys are equal. False when x
+// can equal no element (a complex attribute's element that is not an
+// object, a reference without a value).
+func elemKey(attr *schema.Attribute, x any) (string, bool) {
+	if attr.Type != schema.Complex {
+		return valueKey(attr, x), true
+	}
+	m, ok := x.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	if isRef(attr) {
+		v, ok := m["value"]
+		if !ok {
+			return "", false
+		}
+		return "ref:" + valueKey(attr.Sub("value"), v), true
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(valueKey(attr.Sub(k), m[k])))
+		b.WriteByte(';')
+	}
+	return b.String(), true
+}
+
+// valueKey is a key of the simple value v of attribute attr (nil if
+// unknown): equalValue holds exactly when the keys are equal.
+func valueKey(attr *schema.Attribute, v any) string {
+	switch x := v.(type) {
+	case string:
+		if attr == nil || !attr.CaseExact {
+			return "s" + scim.Fold(x)
+		}
+		return "s" + x
+	case bool:
+		if x {
+			return "b1"
+		}
+		return "b0"
+	}
+	if f, ok := toFloat(v); ok {
+		if f == 0 {
+			f = 0 // -0 equals 0
+		}
+		return "n" + strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	b, _ := json.Marshal(v) // decoded JSON: maps encode with sorted keys
+	return "j" + string(b)
 }
 
 // equalValue reports whether the simple values a and b of attribute attr

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 )
 
 // Writes go through one goroutine, the writer, which owns the single write
@@ -19,6 +20,16 @@ import (
 
 // maxBatch bounds how many requests share one commit.
 const maxBatch = 64
+
+// maxHold bounds how long one request may hold the writer, which every
+// tenant shares: its statements are interrupted past it, it fails, and
+// the others of its batch run again in a new transaction (an interrupted
+// write rolls the whole transaction back). No request of scimd comes near
+// it: they compute what they write before they reach the writer.
+const maxHold = 5 * time.Second
+
+// errHeldTooLong is the error of a request stopped by maxHold.
+var errHeldTooLong = errors.New("sqlite: the write was stopped: it held the database writer too long")
 
 // errClosed is returned by writes after Close.
 var errClosed = errors.New("sqlite: database is closed")
@@ -47,10 +58,12 @@ type writer struct {
 
 	// Counters: transactions committed and requests run.
 	commits, requests atomic.Int64
+	// maxHold is maxHold, shorter in tests.
+	maxHold time.Duration
 }
 
 func newWriter(pool *sql.DB, ws *stmtCache) *writer {
-	w := &writer{pool: pool, ws: ws, reqs: make(chan *writeReq), quit: make(chan struct{}), done: make(chan struct{})}
+	w := &writer{pool: pool, ws: ws, reqs: make(chan *writeReq), quit: make(chan struct{}), done: make(chan struct{}), maxHold: maxHold}
 	go w.run()
 	return w
 }
@@ -65,9 +78,10 @@ func (w *writer) close() {
 // held from the start, so reads inside fn see the latest data and nothing
 // else writes until the commit) and returns once the transaction is durable
 // or has failed. fn's error is returned unchanged, and nothing fn did is
-// kept. fn's context cannot be cancelled (an interrupted statement would
-// roll back the whole batch); ctx is checked before fn starts. fn must not
-// call the store: it runs on the writer's goroutine.
+// kept. The caller's going away does not interrupt fn (an interrupted
+// statement rolls back the whole batch); ctx is checked before fn starts,
+// and fn's statements are interrupted after maxHold. fn must not call the
+// store: it runs on the writer's goroutine.
 func (db *DB) writeTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
@@ -133,7 +147,15 @@ func (w *writer) runBatch(batch []*writeReq) {
 			w.abort(tx, append(ok, batch[i:]...), err)
 			return
 		}
-		err := r.call(tx)
+		err := r.call(tx, w.maxHold)
+		if errors.Is(err, errHeldTooLong) {
+			// SQLite may have rolled the whole transaction back: the
+			// others run again, in a transaction of their own.
+			tx.Rollback()
+			r.finish(err)
+			w.runBatch(append(ok, batch[i+1:]...))
+			return
+		}
 		if err == nil {
 			_, err = w.ws.exec(ctx, tx, sqlRelease)
 			if err != nil {
@@ -175,13 +197,20 @@ func (w *writer) abort(tx *sql.Tx, rs []*writeReq, err error) {
 }
 
 // call runs the request's fn, catching a panic so that the writer survives
-// it; the caller's goroutine re-raises it.
-func (r *writeReq) call(tx *sql.Tx) (err error) {
+// it; the caller's goroutine re-raises it. fn's statements are interrupted
+// once it has held the writer for hold (errHeldTooLong).
+func (r *writeReq) call(tx *sql.Tx, hold time.Duration) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.panic = p
 			err = fmt.Errorf("sqlite: panic in write transaction: %v", p)
 		}
 	}()
-	return r.fn(context.WithoutCancel(r.ctx), tx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), hold)
+	defer cancel()
+	err = r.fn(ctx, tx)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%w (after %v): %w", errHeldTooLong, hold, err)
+	}
+	return err
 }

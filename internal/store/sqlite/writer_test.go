@@ -169,3 +169,54 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Errorf("CreateTenant after Close: %v", err)
 	}
 }
+
+// TestWriterHoldIsBounded: a request whose statement holds the writer past
+// maxHold is interrupted and fails; the requests batched with it, before
+// and after, still commit.
+func TestWriterHoldIsBounded(t *testing.T) {
+	db := mustOpen(t)
+	defer db.Close()
+	db.w.maxHold = 200 * time.Millisecond
+	ctx := t.Context()
+	tn, err := db.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, started := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		db.writeTx(ctx, func(context.Context, *sql.Tx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	})
+	<-started
+	errs := make([]error, 3)
+	wg.Go(func() { _, errs[0] = db.CreateUser(ctx, tn.ID, newTestUser("before", "before")) })
+	time.Sleep(50 * time.Millisecond)
+	wg.Go(func() {
+		errs[1] = db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO server_secrets (name, value)
+				WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000) SELECT 'x' || i, x'00' FROM n`)
+			return err
+		})
+	})
+	time.Sleep(50 * time.Millisecond)
+	wg.Go(func() { _, errs[2] = db.CreateUser(ctx, tn.ID, newTestUser("after", "after")) })
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], errHeldTooLong) {
+		t.Fatalf("errors %v; want the long write alone to fail with errHeldTooLong", errs)
+	}
+	for _, id := range []string{"before", "after"} {
+		if _, err := db.User(ctx, tn.ID, id); err != nil {
+			t.Errorf("user %s of the same batch: %v", id, err)
+		}
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM server_secrets WHERE name LIKE 'x%'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the stopped write left %d rows (%v)", n, err)
+	}
+}

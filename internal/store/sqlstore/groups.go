@@ -175,6 +175,9 @@ func (s *Store) deriveGroup(attrs map[string]any) (groupHot, error) {
 	if err != nil {
 		return h, fmt.Errorf("%s: encode group: %w", s.d.Name(), err)
 	}
+	if err := checkLimits(attrs, doc); err != nil {
+		return h, err
+	}
 	h.doc, h.docFold = doc, docFold
 	if v, ok := attrs["displayName"].(string); ok {
 		h.displayName, h.displayNameFold = v, scim.Fold(v)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -20,6 +21,8 @@ import (
 // userSQL are the statements of users, built once for the dialect.
 type userSQL struct {
 	cols, byID, lockByID, byUserName, insert, restore, update string
+	// updateIf is update, only if the version is still the one read.
+	updateIf string
 }
 
 func newUserSQL(d Dialect) userSQL {
@@ -33,6 +36,7 @@ func newUserSQL(d Dialect) userSQL {
 		docCols + ", password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + docVals + ", ?)"
 	u.update = "UPDATE users SET version = ?, modified = ?, user_name = ?, user_name_fold = ?, external_id = ?, display_name_fold = ?, active = ?, " +
 		docSet + ", password_hash = ? WHERE seq = ?"
+	u.updateIf = u.update + " AND version = ?"
 	u.restore = "SELECT seq, version, created, " + d.JSONOut("doc") + ", password_hash FROM archived_users WHERE tenant_id = ? AND id = ? ORDER BY deleted DESC, seq DESC LIMIT 1" + d.Lock(ForUpdate)
 	return u
 }
@@ -134,6 +138,9 @@ func (s *Store) derive(attrs map[string]any) (hot, error) {
 		return h, fmt.Errorf("%s: encode user: %w", s.d.Name(), err)
 	}
 	h.doc, h.docFold = doc, docFold
+	if err := checkLimits(attrs, doc); err != nil {
+		return h, err
+	}
 	un, _ := attrs["userName"].(string)
 	if un == "" {
 		return h, fmt.Errorf("%s: user has no userName", s.d.Name())
@@ -155,6 +162,35 @@ func (s *Store) derive(attrs map[string]any) (hot, error) {
 	}
 	h.emails = emailRows(attrs)
 	return h, nil
+}
+
+// checkLimits returns a *store.LimitError when a resource's attributes,
+// encoded as doc, exceed store.MaxResourceBytes, or one of its
+// multi-valued attributes (extension attributes included) has more than
+// store.MaxValues values.
+func checkLimits(attrs map[string]any, doc string) error {
+	if len(doc) > store.MaxResourceBytes {
+		return &store.LimitError{Msg: fmt.Sprintf("the resource takes %d bytes; at most %d are accepted", len(doc), store.MaxResourceBytes)}
+	}
+	var check func(prefix string, m map[string]any) error
+	check = func(prefix string, m map[string]any) error {
+		for k, v := range m {
+			switch v := v.(type) {
+			case []any:
+				if len(v) > store.MaxValues {
+					return &store.LimitError{Msg: fmt.Sprintf("attribute %q has %d values; at most %d are accepted", prefix+k, len(v), store.MaxValues)}
+				}
+			case map[string]any:
+				if prefix == "" && strings.HasPrefix(k, "urn:") {
+					if err := check(k+":", v); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	return check("", attrs)
 }
 
 // docs encodes a resource's attributes as its document and, when the
@@ -348,71 +384,139 @@ func (s *Store) User(ctx context.Context, tenantID int64, id string) (store.User
 	return u, err
 }
 
-// UpdateUser reads the user, its row locked, and calls fn with it inside
-// one write transaction, then stores what fn left (Attrs, PasswordHash,
-// Modified) with Version incremented; when fn left the attributes and the
-// password hash as they were, it stores nothing and returns the user as it
-// is (same Version and Modified). Concurrent updates of one user,
-// through any number of instances, queue on the row lock (or, on SQLite,
-// the single writer), so each fn sees the version the previous one stored:
-// no update is lost, and a version check in fn (If-Match) is exact. fn's
-// error aborts the update and is returned unchanged. Returns
-// store.ErrNotFound, or store.ErrConflict if the new userName is taken.
+// UpdateUser calls fn with the user and stores what fn left (Attrs,
+// PasswordHash, Modified) with Version incremented; when fn left the
+// attributes and the password hash as they were, it stores nothing and
+// returns the user as it is (same Version and Modified). Returns
+// store.ErrNotFound, or store.ErrConflict if the new userName is taken;
+// fn's error aborts the update and is returned unchanged.
 //
-// fn runs inside the write transaction: it must be quick (no password
-// hashing, no I/O), must not call the store, and may be called more than
-// once.
+// fn, and all the work of the change (encoding the document, the diff,
+// the event), run outside the write transaction, which only stores the
+// result, and only if the user's version is still the one fn saw (else
+// all of it runs again): on SQLite nothing a request sends is worked on
+// while the single writer is held. After optimisticAttempts lost races
+// (many concurrent updates of one user), the change is computed inside
+// the transaction instead, with the row locked. Either way no update is
+// lost, and a version check in fn (If-Match) is exact.
+//
+// fn must be quick (no password hashing, no I/O), must not call the
+// store, and may be called more than once.
 func (s *Store) UpdateUser(ctx context.Context, tenantID int64, id string, fn func(*store.User) error) (store.User, error) {
+	for range optimisticAttempts {
+		cur, seq, err := s.scanUser(s.q.QueryRow(ctx, s.users.byID, tenantID, id))
+		if err != nil {
+			return store.User{}, err
+		}
+		p, err := s.planUserUpdate(cur, fn)
+		if err != nil || p == nil {
+			return cur, err
+		}
+		err = s.write(ctx, func(ctx context.Context, q Querier) error {
+			n, err := q.Exec(ctx, s.users.updateIf, append(p.args, seq, cur.Version)...)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return errStale
+			}
+			s.finishUserUpdate(ctx, q, tenantID, seq, p)
+			return nil
+		})
+		if errors.Is(err, errStale) {
+			continue
+		}
+		if err != nil {
+			return store.User{}, err
+		}
+		return p.u, nil
+	}
 	var u store.User
 	err := s.write(ctx, func(ctx context.Context, q Querier) error {
 		cur, seq, err := s.scanUser(q.QueryRow(ctx, s.users.lockByID, tenantID, id))
 		if err != nil {
 			return err
 		}
-		// fn may change the attributes in place: what they were is read
-		// first.
-		oldEmails, oldDoc, wasActive := emailRows(cur.Attrs), s.docOf(cur.Attrs), cur.Attrs["active"] != false
-		u = cur
-		if err := fn(&u); err != nil {
-			return err
-		}
-		u.ID, u.Created, u.Version = cur.ID, cur.Created, cur.Version+1
-		u.Modified = fromNanos(nanos(u.Modified))
-		h, err := s.derive(u.Attrs)
-		if err != nil {
-			return err
-		}
-		if u.PasswordHash == cur.PasswordHash && h.doc == oldDoc {
-			// Nothing changed: nothing is stored, and the version and
-			// modification time stay (RFC 7644 §3.5.2).
+		p, err := s.planUserUpdate(cur, fn)
+		if err != nil || p == nil {
 			u = cur
-			return nil
+			return err
 		}
-		args := []any{u.Version, nanos(u.Modified), h.userName, h.userNameFold, h.externalID, h.displayNameFold, h.active}
-		args = append(append(args, s.docArgs(h.doc, h.docFold)...), u.PasswordHash, seq)
-		q.Queue(ctx, s.users.update, args...)
-		if !slices.Equal(oldEmails, h.emails) {
-			q.Queue(ctx, sqlDeleteEmails, seq)
-			insertEmails(ctx, q, tenantID, u.ID, h.emails)
-		}
-		changed := changedPaths(oldDoc, h.doc)
-		if u.PasswordHash != cur.PasswordHash {
-			changed = append(changed, "password")
-		}
-		typ := store.EventUserUpdated
-		switch {
-		case wasActive && !h.active:
-			typ = store.EventUserDeactivated
-		case !wasActive && h.active:
-			typ = store.EventUserReactivated
-		}
-		s.emit(ctx, q, tenantID, typ, store.MemberUser, u.ID, userData(&u, h.doc, changed))
+		q.Queue(ctx, s.users.update, append(p.args, seq)...)
+		s.finishUserUpdate(ctx, q, tenantID, seq, p)
+		u = p.u
 		return nil
 	})
 	if err != nil {
 		return store.User{}, err
 	}
 	return u, nil
+}
+
+// optimisticAttempts is how many times UpdateUser computes a change
+// outside the write transaction before it computes it inside.
+const optimisticAttempts = 4
+
+// errStale aborts a write whose user changed since it was read.
+var errStale = errors.New("the user changed since it was read")
+
+// userPlan is an update of a user, computed from the version read.
+type userPlan struct {
+	u             store.User
+	args          []any // of users.update, without the seq
+	emailsChanged bool
+	emails        []emailRow
+	typ           string // the event's
+	data          []byte
+}
+
+// planUserUpdate calls fn with cur and computes what storing its result
+// takes; nil when fn changed nothing.
+func (s *Store) planUserUpdate(cur store.User, fn func(*store.User) error) (*userPlan, error) {
+	// fn may change the attributes in place: what they were is read first.
+	oldEmails, oldDoc, wasActive := emailRows(cur.Attrs), s.docOf(cur.Attrs), cur.Attrs["active"] != false
+	oldHash := cur.PasswordHash
+	u := cur
+	if err := fn(&u); err != nil {
+		return nil, err
+	}
+	u.ID, u.Created, u.Version = cur.ID, cur.Created, cur.Version+1
+	u.Modified = fromNanos(nanos(u.Modified))
+	h, err := s.derive(u.Attrs)
+	if err != nil {
+		return nil, err
+	}
+	if u.PasswordHash == oldHash && h.doc == oldDoc {
+		// Nothing changed: nothing is stored, and the version and
+		// modification time stay (RFC 7644 §3.5.2).
+		return nil, nil
+	}
+	p := &userPlan{u: u, emails: h.emails, emailsChanged: !slices.Equal(oldEmails, h.emails)}
+	p.args = []any{u.Version, nanos(u.Modified), h.userName, h.userNameFold, h.externalID, h.displayNameFold, h.active}
+	p.args = append(append(p.args, s.docArgs(h.doc, h.docFold)...), u.PasswordHash)
+	changed := changedPaths(oldDoc, h.doc)
+	if u.PasswordHash != oldHash {
+		changed = append(changed, "password")
+	}
+	p.typ = store.EventUserUpdated
+	switch {
+	case wasActive && !h.active:
+		p.typ = store.EventUserDeactivated
+	case !wasActive && h.active:
+		p.typ = store.EventUserReactivated
+	}
+	p.data = userData(&p.u, h.doc, changed)
+	return p, nil
+}
+
+// finishUserUpdate queues what an update writes besides the user's row:
+// its e-mail rows, when they changed, and its event.
+func (s *Store) finishUserUpdate(ctx context.Context, q Querier, tenantID, seq int64, p *userPlan) {
+	if p.emailsChanged {
+		q.Queue(ctx, sqlDeleteEmails, seq)
+		insertEmails(ctx, q, tenantID, p.u.ID, p.emails)
+	}
+	s.emit(ctx, q, tenantID, p.typ, store.MemberUser, p.u.ID, p.data)
 }
 
 // DeleteUser removes a live user from SCIM. With archive its record moves

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserTenantIsolation", testUserTenantIsolation},
 		{"UpdateUserAbort", testUpdateUserAbort},
 		{"UpdateUserNoChange", testUpdateUserNoChange},
+		{"UpdateUserOutsideWriter", testUpdateUserOutsideWriter},
 		{"Secrets", testSecrets},
 		{"UpdateUserKeepsEmailsInSync", testUpdateUserEmails},
 		{"ConcurrentUpdateUser", testConcurrentUpdateUser},
@@ -779,5 +780,61 @@ func testSecrets(t *testing.T, s store.Store) {
 			t.Errorf("concurrent callers got different secrets: %q", vals)
 			break
 		}
+	}
+}
+
+// testUpdateUserOutsideWriter: UpdateUser's fn runs outside the write
+// transaction. While one tenant's fn is held, another tenant's writes
+// commit, and so does another update of the same user; the held update
+// then sees that it lost the race and runs again on the new version, so
+// that neither change is lost.
+func testUpdateUserOutsideWriter(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme, globex := mustTenant(t, s, "acme"), mustTenant(t, s, "globex")
+	mustCreateUser(t, s, acme.ID, newUser("u-1", "alice", 0, nil))
+	held, release := make(chan struct{}), make(chan struct{})
+	var calls int
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error {
+			calls++
+			if calls == 1 {
+				close(held)
+				<-release
+			}
+			u.Attrs["title"] = "held"
+			return nil
+		})
+		done <- err
+	}()
+	<-held
+	wrote := make(chan error, 1)
+	go func() {
+		if _, err := s.CreateUser(ctx, globex.ID, newUser("g-1", "gina", 0, nil)); err != nil {
+			wrote <- err
+			return
+		}
+		_, err := s.UpdateUser(ctx, acme.ID, "u-1", func(u *store.User) error { u.Attrs["nickName"] = "al"; return nil })
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		close(release)
+		t.Fatal("writes waited for another update's fn: it runs while the writer is held")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.User(ctx, acme.ID, "u-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Attrs["title"] != "held" || u.Attrs["nickName"] != "al" || u.Version != 3 || calls != 2 {
+		t.Errorf("after the race: %v, version %d, fn called %d times; want both changes, version 3, 2 calls", u.Attrs, u.Version, calls)
 	}
 }
