@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -52,12 +53,13 @@ func cmdTenants(ctx context.Context, args []string, getenv func(string) string, 
 		return usagef("tenants: expected create, list, activate, deactivate or set")
 	}
 	sub, args := args[0], args[1:]
-	var apiKeys, signIn, onDelete *string
+	var apiKeys, signIn, onDelete, rateLimit *string
 	define := func(str func(string, string, string) *string) {
 		if sub == "set" {
 			apiKeys = str("api-keys", "", "the API Keys option: on or off")
 			signIn = str("password-signin", "", "password sign-in: on or off")
 			onDelete = str("on-delete", "", "what SCIM DELETE does: archive or purge")
+			rateLimit = str("rate-limit", "", "requests per second per API key (0: the server's default)")
 		}
 	}
 	return withStore(ctx, "tenants "+sub, args, getenv, define, func(st store.Store, pos []string) error {
@@ -119,17 +121,32 @@ func cmdTenants(ctx context.Context, args []string, getenv func(string) string, 
 					}
 					t.OnDelete = *onDelete
 				}
+				if *rateLimit != "" {
+					n, err := strconv.Atoi(*rateLimit)
+					if err != nil || n < 0 {
+						return usagef("--rate-limit must be a number of requests per second, 0 or more")
+					}
+					t.RateLimit = n
+				}
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "tenant %s: api-keys %s, password-signin %s, on-delete %s\n", t.Name,
-				word(t.APIKeysEnabled, "on", "off"), word(t.PasswordSignIn, "on", "off"), t.OnDelete)
+			fmt.Fprintf(stdout, "tenant %s: api-keys %s, password-signin %s, on-delete %s, rate-limit %s\n", t.Name,
+				word(t.APIKeysEnabled, "on", "off"), word(t.PasswordSignIn, "on", "off"), t.OnDelete, rateWord(t.RateLimit))
 			return nil
 		}
 		return usagef("tenants: unknown subcommand %q", sub)
 	})
+}
+
+// rateWord shows a tenant's rate limit.
+func rateWord(n int) string {
+	if n == 0 {
+		return "default"
+	}
+	return strconv.Itoa(n) + "/s"
 }
 
 func updateTenant(ctx context.Context, st store.Store, name string, fn func(*store.Tenant) error) (store.Tenant, error) {

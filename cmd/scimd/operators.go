@@ -15,6 +15,7 @@ import (
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/console"
+	"github.com/scimd/scimd/internal/limits"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -180,14 +181,14 @@ func newUserID() string {
 // consoleHandler returns the SCIM server, with the admin console and
 // activity recording in front of it when the store supports them, and a
 // function that flushes the activity queue on shutdown.
-func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration) (http.Handler, func()) {
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, lim *limits.Limiter) (http.Handler, func()) {
 	cs, ok := st.(store.ConsoleStore)
 	if !ok {
 		logger.Warn("this database backend has no console storage: the admin console and activity log are off")
-		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain}), func() {}
+		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Limits: lim}), func() {}
 	}
 	rec := activity.New(activity.Config{Store: cs, Logger: logger, Retention: retention})
-	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec})
+	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec, Limits: lim})
 	con := console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim})
 	ctx, cancel := context.WithCancel(context.Background())
 	go con.SweepSessions(ctx, 15*time.Minute)

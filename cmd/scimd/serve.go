@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/events"
+	"github.com/scimd/scimd/internal/limits"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -32,6 +34,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	baseDomain := fs.String("base-domain", getenv("SCIMD_BASE_DOMAIN"), "serve tenant T also at T.DOMAIN")
 	dev := fs.Bool("dev", false, "on an empty database, create tenant demo with an active key and print it")
 	retention := fs.Duration("activity-retention", activity.DefaultRetention, "how long provisioning activity is kept (negative: forever)")
+	tenantConcurrency := fs.Int("tenant-concurrency", envInt(getenv, "SCIMD_TENANT_CONCURRENCY", limits.DefaultTenantConcurrency),
+		"requests of one tenant served at once; more wait up to 2s, then get 429 (negative: no limit)")
+	keyRate := fs.Int("key-rate", envInt(getenv, "SCIMD_KEY_RATE", limits.DefaultKeyRate),
+		"requests per second per API key, unless the tenant sets its own (negative: no limit)")
 	eventsRetention := fs.Duration("events-retention", envDuration(getenv, "SCIMD_EVENTS_RETENTION", events.DefaultRetention),
 		"how long the event log keeps events (negative: forever)")
 	pos, err := parseArgs(fs, args)
@@ -67,7 +73,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention)
+	lim := limits.New(limits.Config{TenantConcurrency: *tenantConcurrency, KeyRate: float64(*keyRate)})
+	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention, lim)
 	defer closeConsole()
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
@@ -164,6 +171,15 @@ func redactURL(s string) string {
 // kvPassword matches the password of a keyword/value connection string,
 // quoted ('…', with \' inside) or not.
 var kvPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:\\.|[^'\\])*'|\S+)`)
+
+// envInt is the integer in the environment variable name, or def when it
+// is unset or not an integer.
+func envInt(getenv func(string) string, name string, def int) int {
+	if n, err := strconv.Atoi(getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
 
 // envDuration is the duration in the environment variable name, or def
 // when it is unset or not a duration.

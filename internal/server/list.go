@@ -21,6 +21,14 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
+// The cost limits of a filter: no identity provider sends more than a few
+// comparisons (Okta and Entra ID send one eq), and substring comparisons
+// scan the tenant's resources.
+const (
+	MaxFilterTerms      = 20
+	MaxFilterSubstrings = 4
+)
+
 // Paging limits, advertised in /ServiceProviderConfig.
 const (
 	defaultCount = 100
@@ -125,6 +133,12 @@ func buildListQuery(r *http.Request, rt *schema.ResourceType, p listParams) (lis
 				return listQuery{}, scim.BadRequest(scim.InvalidFilter, "invalid filter: %s", fe.Msg)
 			}
 			return listQuery{}, scim.BadRequest(scim.InvalidFilter, "invalid filter: %v", err)
+		}
+		if terms, subs := filter.Count(expr); terms > MaxFilterTerms {
+			return listQuery{}, scim.BadRequest(scim.InvalidFilter, "the filter has %d comparisons; at most %d are accepted", terms, MaxFilterTerms)
+		} else if subs > MaxFilterSubstrings {
+			return listQuery{}, scim.BadRequest(scim.InvalidFilter,
+				"the filter has %d substring comparisons (co, sw, ew), which scan the tenant's resources; at most %d are accepted", subs, MaxFilterSubstrings)
 		}
 		lq.q.Filter = expr
 	}

@@ -27,6 +27,11 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var le *store.LimitError
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.Is(r.Context().Err(), context.DeadlineExceeded) || errors.Is(err, store.ErrTimeout):
+		// The query time limit stopped the request (Config.QueryTimeout,
+		// or the database's own statement limit).
+		info.log.Warn("request stopped: it took too long", "request_id", info.id, "err", err)
+		se = scim.Errorf(http.StatusServiceUnavailable, "", "the request took too long and was stopped; narrow the filter or ask for fewer resources")
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away (also when a handler wrapped the store's
 		// error as internal): nobody reads the answer, and it is no

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/limits"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
@@ -33,7 +35,17 @@ type Config struct {
 	Now func() time.Time
 	// Activity, when set, is told of every tenant's SCIM request.
 	Activity ActivityRecorder
+	// Limits, when set, bounds each tenant's concurrent requests and each
+	// API key's request rate (429 beyond).
+	Limits *limits.Limiter
+	// QueryTimeout bounds how long a request that only reads may take: its
+	// queries are stopped past it and it is answered 503. 0 means
+	// DefaultQueryTimeout; negative, no bound.
+	QueryTimeout time.Duration
 }
+
+// DefaultQueryTimeout is Config.QueryTimeout's default.
+const DefaultQueryTimeout = 15 * time.Second
 
 // Server serves SCIM for every tenant in the store.
 type Server struct {
@@ -46,6 +58,8 @@ type Server struct {
 	mux        *http.ServeMux
 	activity   ActivityRecorder
 	unauth     sampler // which unauthenticated requests the activity log records
+	limits     *limits.Limiter
+	queryLimit time.Duration
 
 	cursorMu  sync.Mutex
 	cursorKey cipher.AEAD // seals list cursors; nil until first needed
@@ -59,6 +73,11 @@ func New(cfg Config) *Server {
 		baseDomain: strings.ToLower(strings.TrimPrefix(cfg.BaseDomain, ".")),
 		now:        cfg.Now,
 		activity:   cfg.Activity,
+		limits:     cfg.Limits,
+		queryLimit: cfg.QueryTimeout,
+	}
+	if s.queryLimit == 0 {
+		s.queryLimit = DefaultQueryTimeout
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -244,6 +263,26 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	info.base = baseURL(r, prefix+"/scim/"+version)
 	ctx := auth.WithPrincipal(r.Context(), p)
 	ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorAPIKey, ID: p.KeyID, Client: scim.ClientOf(r.UserAgent()), RequestID: info.id})
+	if s.limits != nil {
+		// A tenant's requests queue for its own slots, and a key's rate is
+		// its own: one tenant cannot take the database connections, the
+		// writer or the CPU the others need.
+		if err := s.limits.Allow(p.KeyID, float64(t.RateLimit)); err != nil {
+			return refused(w, err)
+		}
+		release, err := s.limits.Acquire(ctx, t.ID)
+		if err != nil {
+			return refused(w, err)
+		}
+		defer release()
+	}
+	if !isWrite(r) && s.queryLimit > 0 {
+		// A write is never stopped half-way (the store's transaction
+		// decides); a read is stopped once it has taken too long.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.queryLimit)
+		defer cancel()
+	}
 	r = r.WithContext(ctx)
 	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
 		r = s.pendActivity(r, a, p.KeyID)
@@ -254,6 +293,16 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	s.scim.ServeHTTP(w, r)
 	return nil
+}
+
+// refused answers a request the limits refused: 429 with Retry-After.
+func refused(w http.ResponseWriter, err error) error {
+	var rf *limits.Refusal
+	if !errors.As(err, &rf) {
+		return err // the client went away while waiting
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(rf.RetryAfter.Seconds())))
+	return scim.Errorf(http.StatusTooManyRequests, "", "%s (retry after %d s)", rf.Error(), int(rf.RetryAfter.Seconds()))
 }
 
 func isWrite(r *http.Request) bool {

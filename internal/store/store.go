@@ -17,6 +17,9 @@ var (
 	// ErrConflict: a uniqueness constraint (tenant name, userName) would be
 	// violated.
 	ErrConflict = errors.New("already exists")
+	// ErrTimeout: the database stopped a statement that ran past its time
+	// limit; nothing of its transaction was kept.
+	ErrTimeout = errors.New("the database stopped a statement that ran too long")
 )
 
 // FilterError is returned by List methods when a filter or sort attribute
@@ -65,6 +68,9 @@ type Tenant struct {
 	PasswordSignIn bool
 	// OnDelete is OnDeleteArchive or OnDeletePurge.
 	OnDelete string
+	// RateLimit is how many requests per second each of the tenant's API
+	// keys may send; 0 means the server's default.
+	RateLimit int
 }
 
 // Key scopes.

@@ -86,3 +86,31 @@ func (*ValuePath) expr() {}
 func (*And) expr()       {}
 func (*Or) expr()        {}
 func (*Not) expr()       {}
+
+// Count returns how many comparisons (attribute presence included) e
+// holds, and how many of them compare substrings (co, sw, ew), which no
+// index of a store serves in general.
+func Count(e Expr) (terms, substrings int) {
+	switch e := e.(type) {
+	case *Compare:
+		if e.Op == Co || e.Op == Sw || e.Op == Ew {
+			return 1, 1
+		}
+		return 1, 0
+	case *Present:
+		return 1, 0
+	case *ValuePath:
+		return Count(e.Filter)
+	case *And:
+		t1, s1 := Count(e.Left)
+		t2, s2 := Count(e.Right)
+		return t1 + t2, s1 + s2
+	case *Or:
+		t1, s1 := Count(e.Left)
+		t2, s2 := Count(e.Right)
+		return t1 + t2, s1 + s2
+	case *Not:
+		return Count(e.X)
+	}
+	return 0, 0
+}

@@ -410,3 +410,23 @@ func TestErrorString(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", err.Error(), want)
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, tc := range []struct {
+		f                 string
+		terms, substrings int
+	}{
+		{`userName eq "a"`, 1, 0},
+		{`userName sw "a" or title co "x" or name.familyName ew "y"`, 3, 3},
+		{`emails[type eq "work" and value co "@x"] and not (title pr)`, 3, 1},
+		{`emails[type eq "work"].value eq "x"`, 2, 0},
+	} {
+		e, err := Parse(tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if terms, subs := Count(e); terms != tc.terms || subs != tc.substrings {
+			t.Errorf("Count(%s) = %d, %d; want %d, %d", tc.f, terms, subs, tc.terms, tc.substrings)
+		}
+	}
+}

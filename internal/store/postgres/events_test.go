@@ -1,10 +1,15 @@
 package postgres
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/postgres/pgtest"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 )
 
 // TestEventsWaitForEarlierTransactions: an event whose transaction
@@ -62,5 +67,38 @@ func TestEventsWaitForEarlierTransactions(t *testing.T) {
 	}
 	if got := read(true); len(got) != 2 || got[0] != "u-held" || got[1] != "u-later" {
 		t.Errorf("after it commits, the feed shows %v, want [u-held u-later]", got)
+	}
+}
+
+// TestStatementTimeout: a statement past statement_timeout is stopped by
+// the database and reported as store.ErrTimeout; its write transaction
+// keeps nothing.
+func TestStatementTimeout(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := Open(t.Context(), dsn+sep+"statement_timeout=200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var x any
+	if err := db.Backend().DB().QueryRow(t.Context(), "SELECT pg_sleep(5)").Scan(&x); !errors.Is(err, store.ErrTimeout) {
+		t.Errorf("slow read: %v, want ErrTimeout", err)
+	}
+	err = db.Backend().Write(t.Context(), sqlstore.TxOptions{}, func(ctx context.Context, q sqlstore.Querier) error {
+		if _, err := q.Exec(ctx, "INSERT INTO server_secrets (name, value) VALUES ('t', '\\x00')"); err != nil {
+			return err
+		}
+		_, err := q.Exec(ctx, "SELECT pg_sleep(5)")
+		return err
+	})
+	if !errors.Is(err, store.ErrTimeout) {
+		t.Errorf("slow write: %v, want ErrTimeout", err)
+	}
+	if got, err := db.Secret(t.Context(), "t", []byte("new")); err != nil || string(got) != "new" {
+		t.Errorf("the stopped write kept its insert: %q, %v", got, err)
 	}
 }

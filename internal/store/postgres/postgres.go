@@ -40,6 +40,10 @@ type DB struct {
 // pool_max_conns. Each scimd instance holds at most this many connections.
 const defaultMaxConns = 10
 
+// defaultStatementTimeout is the statement_timeout of scimd's connections
+// when the DSN does not set one.
+const defaultStatementTimeout = "20s"
+
 // Open connects to the PostgreSQL database named by dsn (a postgres:// URL
 // or a libpq keyword/value string; pool_max_conns and the other pgxpool
 // parameters are honoured) and brings its schema up to date with [Migrate].
@@ -81,6 +85,12 @@ func newPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	}
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "scimd"
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["statement_timeout"]; !ok {
+		// No statement of one request may hold a connection, or its
+		// locks, longer than this: the database stops it and its
+		// transaction rolls back (store.ErrTimeout). A DSN may set its own.
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = defaultStatementTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -164,6 +174,11 @@ func applyMigration(ctx context.Context, pool *pgxpool.Pool, name, body string) 
 		return false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// A migration may take long on a big database: the requests' time
+	// limit is not its.
+	if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+		return false, err
+	}
 	_, err = tx.Exec(ctx, "INSERT INTO schema_migrations (name, applied) VALUES ($1, $2)", name, time.Now().UnixNano())
 	if sqlState(err) == "23505" {
 		return false, nil // another process applied it meanwhile
@@ -259,6 +274,8 @@ func dbErr(err error) error {
 		return store.ErrConflict
 	case "23503":
 		return store.ErrNotFound
+	case "57014": // statement_timeout
+		return fmt.Errorf("%w: %w", store.ErrTimeout, err)
 	}
 	if strings.HasPrefix(err.Error(), "postgres: ") {
 		return err

@@ -8,18 +8,18 @@ import (
 )
 
 const (
-	tenantCols      = "id, name, created, provisioning_active, api_keys_enabled, password_signin, on_delete"
+	tenantCols      = "id, name, created, provisioning_active, api_keys_enabled, password_signin, on_delete, rate_limit"
 	sqlTenantByName = "SELECT " + tenantCols + " FROM tenants WHERE name = ?"
 	sqlTenantByID   = "SELECT " + tenantCols + " FROM tenants WHERE id = ?"
 	sqlTenants      = "SELECT " + tenantCols + " FROM tenants ORDER BY name"
 	sqlInsertTenant = "INSERT INTO tenants (name, created, provisioning_active, api_keys_enabled, password_signin, on_delete) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
-	sqlUpdateTenant = "UPDATE tenants SET provisioning_active = ?, api_keys_enabled = ?, password_signin = ?, on_delete = ? WHERE id = ?"
+	sqlUpdateTenant = "UPDATE tenants SET provisioning_active = ?, api_keys_enabled = ?, password_signin = ?, on_delete = ?, rate_limit = ? WHERE id = ?"
 )
 
 func scanTenant(row Row) (store.Tenant, error) {
 	var t store.Tenant
 	var created int64
-	err := row.Scan(&t.ID, &t.Name, &created, &t.ProvisioningActive, &t.APIKeysEnabled, &t.PasswordSignIn, &t.OnDelete)
+	err := row.Scan(&t.ID, &t.Name, &created, &t.ProvisioningActive, &t.APIKeysEnabled, &t.PasswordSignIn, &t.OnDelete, &t.RateLimit)
 	if err != nil {
 		return store.Tenant{}, err
 	}
@@ -94,7 +94,10 @@ func (s *Store) UpdateTenant(ctx context.Context, name string, fn func(*store.Te
 		if t.OnDelete != store.OnDeleteArchive && t.OnDelete != store.OnDeletePurge {
 			return fmt.Errorf("%s: tenant %s: invalid OnDelete %q", s.d.Name(), name, t.OnDelete)
 		}
-		if _, err = q.Exec(ctx, sqlUpdateTenant, t.ProvisioningActive, t.APIKeysEnabled, t.PasswordSignIn, t.OnDelete, t.ID); err != nil {
+		if t.RateLimit < 0 {
+			return fmt.Errorf("%s: tenant %s: negative RateLimit %d", s.d.Name(), name, t.RateLimit)
+		}
+		if _, err = q.Exec(ctx, sqlUpdateTenant, t.ProvisioningActive, t.APIKeysEnabled, t.PasswordSignIn, t.OnDelete, t.RateLimit, t.ID); err != nil {
 			return err
 		}
 		if t.ProvisioningActive != cur.ProvisioningActive {
