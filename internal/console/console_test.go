@@ -229,3 +229,48 @@ func TestSweepSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestSCIMCannotSetAdministratorPasswords: a SCIM key cannot set the
+// console password of a user whose role manages the site (Owner, Admin),
+// so a leaked key does not open the console; a Member's it can (password
+// sync). The request succeeds and its activity says why the password was
+// kept.
+func TestSCIMCannotSetAdministratorPasswords(t *testing.T) {
+	e := newEnv(t)
+	key := e.key()
+	const pushed = "Pushed-by-SCIM-42!"
+	for _, tc := range []struct {
+		user    string
+		changes bool
+	}{{"owner", false}, {"admin", false}, {"member", true}} {
+		for _, body := range []string{
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"password","value":"` + pushed + `"}]}`,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"password":"` + pushed + `"}}]}`,
+		} {
+			if st := e.scim("PATCH", "/Users/"+e.ids[tc.user], key, body); st != 200 {
+				t.Fatalf("PATCH %s's password: %d", tc.user, st)
+			}
+		}
+		if st := e.scim("PUT", "/Users/"+e.ids[tc.user], key,
+			`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"`+tc.user+`","password":"`+pushed+`"}`); st != 200 {
+			t.Fatalf("PUT %s with a password: %d", tc.user, st)
+		}
+		newOK := e.browser().signIn(tc.user, pushed).status == http.StatusSeeOther
+		oldOK := e.browser().signIn(tc.user, testPassword).status == http.StatusSeeOther
+		if newOK != tc.changes || oldOK == tc.changes {
+			t.Errorf("%s after SCIM set its password: signs in with the pushed password %v, with the old one %v", tc.user, newOK, oldOK)
+		}
+	}
+	e.rec.Flush()
+	as, _, err := e.db.ActivityLog(t.Context(), e.tenant.ID, store.ActivityQuery{ResourceID: e.ids["owner"], Limit: 10})
+	if err != nil || len(as) == 0 {
+		t.Fatalf("owner's activity: %v, %v", as, err)
+	}
+	found := false
+	for _, c := range as[0].Changes {
+		found = found || c.Attr == "(leniency)" && strings.Contains(c.New, "password not changed")
+	}
+	if !found {
+		t.Errorf("the owner's activity does not say the password was kept: %+v", as[0].Changes)
+	}
+}

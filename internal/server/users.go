@@ -185,13 +185,27 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 	id := r.PathValue("id")
 	t := tenantOf(r)
 	var before map[string]any
+	privileged, err := s.privileged(r.Context(), t.ID, id)
+	if err != nil {
+		return err
+	}
+	kept := false
 	u, err := s.store.UpdateUser(r.Context(), t.ID, id, func(u *store.User) error {
 		before = u.Attrs
 		if err := checkIfMatch(r, u.Version); err != nil {
 			return err
 		}
+		hash := u.PasswordHash
 		if err := change(u); err != nil {
 			return err
+		}
+		// A SCIM key is a machine credential kept by a third party: it
+		// may not set the console password of someone who manages the
+		// site (keys, settings, roles, users), who could then be
+		// impersonated. Their password is set in the console only.
+		kept = privileged && u.PasswordHash != hash
+		if kept {
+			u.PasswordHash = hash
 		}
 		if err := validateUser(u.Attrs); err != nil {
 			return err
@@ -207,8 +221,37 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, change func(
 	case err != nil:
 		return err
 	}
+	if kept {
+		noteLeniency(r.Context(), "password not changed: this user holds a console role that manages the site, and such passwords are set in the console only")
+	}
 	noteChange(r.Context(), id, before, u.Attrs)
 	return s.writeUser(w, r, http.StatusOK, u)
+}
+
+// privilegedPermissions are the console permissions that manage the site:
+// a user who holds one is an administrator, whose credentials SCIM may not
+// set.
+var privilegedPermissions = []string{store.PermManageAPIKeys, store.PermManageSettings, store.PermManageRoles, store.PermManageUsers}
+
+// privileged reports whether the tenant's user holds a console role with a
+// privileged permission (false where the store keeps no console data).
+func (s *Server) privileged(ctx context.Context, tenantID int64, userID string) (bool, error) {
+	cs, ok := s.store.(store.ConsoleStore)
+	if !ok {
+		return false, nil
+	}
+	roles, err := cs.UserRoles(ctx, tenantID, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range roles {
+		for _, p := range privilegedPermissions {
+			if r.Name == store.RoleOwner || r.Has(p) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 func (s *Server) replaceUser(w http.ResponseWriter, r *http.Request) error {
