@@ -18,6 +18,7 @@ import (
 
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/connlimit"
 	"github.com/scimd/scimd/internal/events"
 	"github.com/scimd/scimd/internal/limits"
 	"github.com/scimd/scimd/internal/store"
@@ -38,6 +39,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		"requests of one tenant served at once; more wait up to 2s, then get 429 (negative: no limit)")
 	keyRate := fs.Int("key-rate", envInt(getenv, "SCIMD_KEY_RATE", limits.DefaultKeyRate),
 		"requests per second per API key, unless the tenant sets its own (negative: no limit)")
+	maxConns := fs.Int("max-connections", envInt(getenv, "SCIMD_MAX_CONNECTIONS", connlimit.DefaultMax),
+		"connections held at once; past three quarters, idle ones are closed (negative: no limit)")
+	maxConnsPerAddr := fs.Int("max-connections-per-address", envInt(getenv, "SCIMD_MAX_CONNECTIONS_PER_ADDRESS", connlimit.DefaultPerAddr),
+		"connections of one client address (behind a proxy: the proxy's) (negative: no limit)")
 	eventsRetention := fs.Duration("events-retention", envDuration(getenv, "SCIMD_EVENTS_RETENTION", events.DefaultRetention),
 		"how long the event log keeps events (negative: forever)")
 	pos, err := parseArgs(fs, args)
@@ -60,6 +65,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	addr := ln.Addr().String()
+	cl := connlimit.New(ln, *maxConns, *maxConnsPerAddr)
 	fmt.Fprintf(stdout, "scimd listening on http://%s (database %s)\n", addr, redactURL(*dbURL))
 	if *dev {
 		if err := seedDev(ctx, st, stdout, func(tenant string) string {
@@ -86,9 +92,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ConnState:         cl.ConnState,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(cl) }()
 	select {
 	case err := <-errc:
 		return err
