@@ -40,6 +40,11 @@ const (
 	// MaxResourceBytes is the most a resource's attributes may take,
 	// encoded as JSON.
 	MaxResourceBytes = 128 << 10
+	// MaxPageBytes bounds a page of a list: once its resources take this
+	// much (encoded), it ends, shorter than asked for, and says so
+	// (UserPage.Users is shorter than Count, and Next is set for a cursor
+	// query).
+	MaxPageBytes = 8 << 20
 )
 
 // LimitError says which limit a resource exceeds. Its message is safe to

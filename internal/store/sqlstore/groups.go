@@ -140,11 +140,18 @@ func groupData(g *store.Group, doc string, changed []string) []byte {
 
 // scanGroup reads the columns of groupSQL.cols.
 func (s *Store) scanGroup(row Row) (store.Group, int64, error) {
+	g, seq, _, err := s.scanGroupSized(row)
+	return g, seq, err
+}
+
+// scanGroupSized is scanGroup that also returns the size of the group's
+// document.
+func (s *Store) scanGroupSized(row Row) (store.Group, int64, int, error) {
 	r, err := s.scanRow(row, "group")
 	if err != nil {
-		return store.Group{}, 0, err
+		return store.Group{}, 0, 0, err
 	}
-	return store.Group{ID: r.id, Version: r.version, Created: r.created, Modified: r.modified, Attrs: r.attrs}, r.seq, nil
+	return store.Group{ID: r.id, Version: r.version, Created: r.created, Modified: r.modified, Attrs: r.attrs}, r.seq, r.size, nil
 }
 
 // groupHot holds the columns derived from a group's attributes.

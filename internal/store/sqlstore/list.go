@@ -54,7 +54,7 @@ func (k keyScanner) Scan(dest ...any) error {
 // the total and, for a cursor query with more rows to come, the position
 // of the page's last row.
 func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Query, reset func(),
-	scan func(Row) (int64, error), page func(ctx context.Context, r Reader, seqs []int64) error,
+	scan func(Row) (seq int64, size int, err error), page func(ctx context.Context, r Reader, seqs []int64) error,
 ) (total int, next *store.Position, err error) {
 	t := l.res
 	where := cond{sql: t.col("tenant_id") + " = ?", args: []any{tenantID}}
@@ -153,16 +153,24 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 			row = keyScanner{rows: rows, key: &key}
 		}
 		var seqs []int64
-		more := false
+		more, cut := false, false
+		bytes := 0
 		for rows.Next() {
 			if len(seqs) == count {
 				more = true // the extra row of a cursor query
 				break
 			}
-			seq, err := scan(row)
+			if bytes >= store.MaxPageBytes {
+				// The page is big enough: it ends early, and says so
+				// (itemsPerPage, or the next cursor).
+				more, cut = true, true
+				break
+			}
+			seq, size, err := scan(row)
 			if err != nil {
 				return nil, err
 			}
+			bytes += size
 			seqs = append(seqs, seq)
 			lastKey = key
 		}
@@ -189,6 +197,8 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 			if q.After == nil {
 				total = n // the whole result
 			}
+		case cut:
+			// A page cut short does not end the result: total is counted.
 		case n > 0 && n < count || n == 0 && start == 1:
 			// A short page that is not empty ends the result, and so
 			// tells the total without counting.

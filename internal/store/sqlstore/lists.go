@@ -19,13 +19,13 @@ func (s *Store) ListUsers(ctx context.Context, tenantID int64, q store.Query) (s
 		if q.Count > 0 {
 			page.Users = make([]store.User, 0, min(q.Count, 128))
 		}
-	}, func(row Row) (int64, error) {
-		u, seq, err := s.scanUser(row)
+	}, func(row Row) (int64, int, error) {
+		u, seq, size, err := s.scanUserSized(row)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		page.Users = append(page.Users, u)
-		return seq, nil
+		return seq, size, nil
 	}, nil)
 	if err != nil {
 		return store.UserPage{}, err
@@ -51,16 +51,16 @@ func (s *Store) ListGroups(ctx context.Context, tenantID int64, q store.Query, m
 		if q.Count > 0 {
 			page.Groups = make([]store.Group, 0, min(q.Count, 128))
 		}
-	}, func(row Row) (int64, error) {
-		g, seq, err := s.scanGroup(row)
+	}, func(row Row) (int64, int, error) {
+		g, seq, size, err := s.scanGroupSized(row)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if members {
 			g.Members = []store.Member{}
 		}
 		page.Groups = append(page.Groups, g)
-		return seq, nil
+		return seq, size, nil
 	}, withMembers)
 	if err != nil {
 		return store.GroupPage{}, err

@@ -73,13 +73,20 @@ const (
 
 // scanUser reads the columns of userSQL.cols.
 func (s *Store) scanUser(row Row) (store.User, int64, error) {
+	u, seq, _, err := s.scanUserSized(row)
+	return u, seq, err
+}
+
+// scanUserSized is scanUser that also returns the size of the user's
+// document.
+func (s *Store) scanUserSized(row Row) (store.User, int64, int, error) {
 	var u store.User
 	r, err := s.scanRow(row, "user", &u.PasswordHash)
 	if err != nil {
-		return store.User{}, 0, err
+		return store.User{}, 0, 0, err
 	}
 	u.ID, u.Version, u.Created, u.Modified, u.Attrs = r.id, r.version, r.created, r.modified, r.attrs
-	return u, r.seq, nil
+	return u, r.seq, r.size, nil
 }
 
 // resourceRow is what a user's and a group's rows have in common.
@@ -88,6 +95,7 @@ type resourceRow struct {
 	id                string
 	created, modified time.Time
 	attrs             map[string]any
+	size              int // of the document, in bytes
 }
 
 // scanRow reads seq, id, version, created, modified and the document, then
@@ -99,7 +107,7 @@ func (s *Store) scanRow(row Row, what string, extra ...any) (resourceRow, error)
 	if err := row.Scan(append([]any{&r.seq, &r.id, &r.version, &created, &modified, &doc}, extra...)...); err != nil {
 		return r, err
 	}
-	r.created, r.modified = fromNanos(created), fromNanos(modified)
+	r.created, r.modified, r.size = fromNanos(created), fromNanos(modified), len(doc)
 	if err := json.Unmarshal(doc, &r.attrs); err != nil {
 		return r, fmt.Errorf("%s: %s %s: corrupt document: %w", s.d.Name(), what, r.id, err)
 	}

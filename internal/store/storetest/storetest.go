@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Filters", testFilters},
 		{"InvalidFilters", testInvalidFilters},
 		{"Paging", testPaging},
+		{"PageBytes", testPageBytes},
 		{"Sorting", testSorting},
 		{"InvalidSort", testInvalidSort},
 		{"CursorUsers", testCursorUsers},
@@ -836,5 +838,47 @@ func testUpdateUserOutsideWriter(t *testing.T, s store.Store) {
 	}
 	if u.Attrs["title"] != "held" || u.Attrs["nickName"] != "al" || u.Version != 3 || calls != 2 {
 		t.Errorf("after the race: %v, version %d, fn called %d times; want both changes, version 3, 2 calls", u.Attrs, u.Version, calls)
+	}
+}
+
+// testPageBytes: a page ends early once its resources take
+// store.MaxPageBytes, says so (a shorter page, the exact total, a next
+// position for cursors), and the next page goes on where it ended.
+func testPageBytes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	big := strings.Repeat("x", 100<<10)
+	const n = 100 // 10 MB in all
+	for i := range n {
+		mustCreateUser(t, s, acme.ID, newUser(fmt.Sprintf("u-%03d", i), fmt.Sprintf("user%03d", i), i, map[string]any{"title": big}))
+	}
+	p, err := s.ListUsers(ctx, acme.ID, store.Query{StartIndex: 1, Count: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := len(p.Users)
+	if first >= n || first < store.MaxPageBytes/(101<<10) || p.Total != n {
+		t.Fatalf("page of %d: %d users, total %d; want it cut near %d bytes, total %d", n, first, p.Total, store.MaxPageBytes, n)
+	}
+	rest, err := s.ListUsers(ctx, acme.ID, store.Query{StartIndex: first + 1, Count: n})
+	if err != nil || len(rest.Users) != n-first || rest.Total != n {
+		t.Fatalf("the rest: %d users, total %d, %v; want %d", len(rest.Users), rest.Total, err, n-first)
+	}
+	// By cursor: pages cut short chain without gaps.
+	seen := 0
+	var after *store.Position
+	for range 10 {
+		c, err := s.ListUsers(ctx, acme.ID, store.Query{Cursor: true, After: after, Count: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen += len(c.Users)
+		if c.Next == nil {
+			break
+		}
+		after = c.Next
+	}
+	if seen != n {
+		t.Errorf("cursor pages saw %d users, want %d", seen, n)
 	}
 }
