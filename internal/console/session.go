@@ -180,6 +180,11 @@ func (q *req) isOwner() bool {
 
 // serveTenant serves a tenant's console; rest is the path below prefix.
 func (c *Console) serveTenant(w http.ResponseWriter, r *http.Request, name, prefix, rest string) {
+	route := "/console"
+	if strings.HasPrefix(prefix, "/t/") {
+		route = "/t/{tenant}/console"
+	}
+	noteRoute(r, name, route, "")
 	if !formRead(w, r) {
 		return
 	}
@@ -188,6 +193,7 @@ func (c *Console) serveTenant(w http.ResponseWriter, r *http.Request, name, pref
 		return
 	}
 	if strings.HasPrefix(rest, "/static/") {
+		noteRoute(r, name, route, "/static/")
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = rest
 		c.static.ServeHTTP(w, r2)
@@ -220,6 +226,7 @@ func (c *Console) serveTenant(w http.ResponseWriter, r *http.Request, name, pref
 		}
 	}
 	c.cop.Handler(c.tenantMux).ServeHTTP(w, r2)
+	noteRoute(r, name, route, r2.Pattern)
 }
 
 // page wraps a handler that needs a signed-in user holding perm (none when
