@@ -15,6 +15,7 @@ import (
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/console"
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -180,16 +181,21 @@ func newUserID() string {
 // consoleHandler returns the SCIM server, with the admin console and
 // activity recording in front of it when the store supports them, and a
 // function that flushes the activity queue on shutdown.
-func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration) (http.Handler, func()) {
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, m *metrics.Metrics) (http.Handler, func()) {
 	cs, ok := st.(store.ConsoleStore)
 	if !ok {
 		logger.Warn("this database backend has no console storage: the admin console and activity log are off")
-		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain}), func() {}
+		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Metrics: m}), func() {}
 	}
 	rec := activity.New(activity.Config{Store: cs, Logger: logger, Retention: retention})
-	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec})
-	con := console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim})
+	var con *console.Console
+	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec, Metrics: m,
+		Wrap: func(next http.Handler) http.Handler {
+			con = console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: next, Metrics: m})
+			return con
+		}})
+	m.WatchActivity(rec, scim.UnauthenticatedDropped)
 	ctx, cancel := context.WithCancel(context.Background())
 	go con.SweepSessions(ctx, 15*time.Minute)
-	return con, func() { cancel(); rec.Close() }
+	return scim, func() { cancel(); rec.Close() }
 }
