@@ -187,7 +187,7 @@ func cmdKeys(ctx context.Context, args []string, getenv func(string) string, std
 		if sub == "create" {
 			name = fs.String("name", "", "a `LABEL` for the key")
 			scope = fs.String("scope", store.ScopeWrite, "`read|write`")
-			expires = fs.String("expires", "", "lifetime, e.g. 720h (default: never)")
+			expires = fs.String("expires", "", "the key's lifetime, a `DURATION` such as 720h (default: never)")
 			jsonOut = fs.Bool("json", false, "print the key as JSON")
 		}
 	}

@@ -24,7 +24,7 @@ func newFlags(name string, getenv func(string) string) (*flag.FlagSet, *string) 
 
 const (
 	defaultDatabase = "sqlite:scimd.db"
-	databaseUsage   = "database URL: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB"
+	databaseUsage   = "database `URL`: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB"
 )
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -120,8 +120,12 @@ func printHelp(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "\nFlags:")
 	fs.VisitAll(func(f *flag.Flag) {
 		name, use := flag.UnquoteUsage(f)
-		if name != "" {
+		switch name {
+		case "":
+		case "string", "duration", "value":
 			name = " " + strings.ToUpper(name)
+		default:
+			name = " " + name
 		}
 		fmt.Fprintf(w, "  --%s%s\n        %s", f.Name, name, use)
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {

@@ -89,7 +89,7 @@ func cmdOperators(ctx context.Context, args []string, getenv func(string) string
 // cmdTenantsCreate: scimd tenants create NAME [--owner USERNAME --password-stdin].
 func cmdTenantsCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	fs, dbURL := newFlags("tenants create", getenv)
-	owner := fs.String("owner", "", "create this user as the tenant's first Owner")
+	owner := fs.String("owner", "", "create the user `USERNAME` as the tenant's first Owner")
 	fromStdin := fs.Bool("password-stdin", false, "read the owner's password from stdin")
 	pos, err := parseArgs(fs, args)
 	if err != nil {

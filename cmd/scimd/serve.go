@@ -62,13 +62,13 @@ func serveFlags(c *serveConfig) (*flag.FlagSet, map[string]string) {
 		fs.BoolVar(p, name, false, usage+" (env "+envVar+"=true)")
 		env[name] = envVar
 	}
-	str(&c.listen, "listen", "SCIMD_LISTEN", defaultListen, "`ADDR`ess to serve SCIM and the console on")
+	str(&c.listen, "listen", "SCIMD_LISTEN", defaultListen, "the `ADDR` (host:port) to serve SCIM and the console on")
 	str(&c.database, "database", "SCIMD_DATABASE", defaultDatabase, databaseUsage)
 	str(&c.baseDomain, "base-domain", "SCIMD_BASE_DOMAIN", "", "serve tenant T also at T.`DOMAIN`")
 	boolean(&c.dev, "dev", "SCIMD_DEV", "on an empty database, create tenant demo with an active key and print it")
 	fs.DurationVar(&c.retention, "activity-retention", activity.DefaultRetention, "how long provisioning activity is kept (negative: forever) (env SCIMD_ACTIVITY_RETENTION)")
 	env["activity-retention"] = "SCIMD_ACTIVITY_RETENTION"
-	str(&c.adminListen, "admin-listen", "SCIMD_ADMIN_LISTEN", "", "`ADDR`ess of the admin listener, which serves /metrics (default: none; keep it off the public network)")
+	str(&c.adminListen, "admin-listen", "SCIMD_ADMIN_LISTEN", "", "the `ADDR` (host:port) of the admin listener, which serves /metrics (default: none; keep it off the public network)")
 	boolean(&c.pprof, "pprof", "SCIMD_PPROF", "also serve /debug/pprof/ on the admin listener")
 	str(&c.logFormat, "log-format", "SCIMD_LOG_FORMAT", "text", "log format: `text|json`")
 	str(&c.logLevel, "log-level", "SCIMD_LOG_LEVEL", "info", "least severe level logged: `debug|info|warn|error`")
