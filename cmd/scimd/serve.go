@@ -189,6 +189,21 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		scheme = "https"
 	}
 	addr := ln.Addr().String()
+	// The admin listener is announced first: the public one's line says
+	// that scimd is ready.
+	var aln net.Listener
+	if c.adminListen != "" {
+		if aln, err = net.Listen("tcp", c.adminListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		defer aln.Close()
+		paths := "/metrics"
+		if c.pprof {
+			paths += ", /debug/pprof/"
+		}
+		fmt.Fprintf(stdout, "scimd admin listening on http://%s (%s)\n", aln.Addr(), paths)
+	}
 	fmt.Fprintf(stdout, "scimd listening on %s://%s (database %s)\n", scheme, addr, redactURL(c.database))
 	if c.dev {
 		if err := seedDev(ctx, st, stdout, func(tenant string) string {
@@ -227,17 +242,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	var admin *http.Server
-	if c.adminListen != "" {
-		aln, err := net.Listen("tcp", c.adminListen)
-		if err != nil {
-			srv.Close()
-			return fmt.Errorf("admin listener: %w", err)
-		}
-		paths := "/metrics"
-		if c.pprof {
-			paths += ", /debug/pprof/"
-		}
-		fmt.Fprintf(stdout, "scimd admin listening on http://%s (%s)\n", aln.Addr(), paths)
+	if aln != nil {
 		admin = &http.Server{
 			Handler:           adminHandler(m, c.pprof),
 			ReadHeaderTimeout: 10 * time.Second,
