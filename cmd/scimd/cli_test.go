@@ -196,6 +196,7 @@ func TestServeRefuses(t *testing.T) {
 		{nil, []string{"--tls-key", "k.pem"}, "--tls-cert and --tls-key go together"},
 		{nil, []string{"--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"}, "no such file"},
 		{nil, []string{"--pprof"}, "--pprof needs --admin-listen"},
+		{nil, []string{"--trusted-proxies", "10.0.0.0/8,proxy.example"}, `"proxy.example" is neither a CIDR nor an address`},
 		{nil, []string{"extra"}, `unexpected argument "extra"`},
 	} {
 		env := map[string]string{"SCIMD_DATABASE": "sqlite:/nonexistent/dir/scimd.db"}
@@ -235,7 +236,7 @@ func TestServeLogsConfiguration(t *testing.T) {
 	}
 	for k, v := range map[string]string{"listen": "127.0.0.1:0", "database": env["SCIMD_DATABASE"], "base-domain": "scim.example",
 		"dev": "false", "activity-retention": "48h0m0s", "admin-listen": "", "pprof": "false", "log-format": "json", "log-level": "info",
-		"tls-cert": "", "tls-key": "", "level": "INFO"} {
+		"tls-cert": "", "tls-key": "", "trusted-proxies": "", "level": "INFO"} {
 		if cfg[k] != v {
 			t.Errorf("configuration %s = %v, want %q", k, cfg[k], v)
 		}
@@ -258,6 +259,20 @@ func TestServeLogsConfiguration(t *testing.T) {
 // TestNoSecretInServeLog runs serve with a JSON log at debug level, sends
 // API keys in every accepted form, wrong ones, passwords in SCIM bodies and
 // console sign-ins, and checks that no secret reaches the log or stdout.
+func TestParsePrefixes(t *testing.T) {
+	got, err := parsePrefixes(" 10.0.0.0/8, 127.0.0.1,::1 , 192.168.1.7/24,,::ffff:10.1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[10.0.0.0/8 127.0.0.1/32 ::1/128 192.168.1.0/24 10.1.2.3/32]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("parsePrefixes = %v, want %s", got, want)
+	}
+	if ps, err := parsePrefixes(""); err != nil || len(ps) != 0 {
+		t.Errorf("parsePrefixes(\"\") = %v, %v", ps, err)
+	}
+}
+
 func TestNoSecretInServeLog(t *testing.T) {
 	env := newEnv(t)
 	const ownerPassword, wrongPassword, scimPassword = "Owner-pw-4711", "Wrong-pw-0815", "Scim-pw-1234"

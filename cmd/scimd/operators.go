@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -181,7 +182,7 @@ func newUserID() string {
 // consoleHandler returns the SCIM server, with the admin console and
 // activity recording in front of it when the store supports them, and a
 // function that flushes the activity queue on shutdown.
-func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, m *metrics.Metrics) (http.Handler, func()) {
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, proxies []netip.Prefix, m *metrics.Metrics) (http.Handler, func()) {
 	cs, ok := st.(store.ConsoleStore)
 	if !ok {
 		logger.Warn("this database backend has no console storage: the admin console and activity log are off")
@@ -191,7 +192,7 @@ func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, rete
 	var con *console.Console
 	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec, Metrics: m,
 		Wrap: func(next http.Handler) http.Handler {
-			con = console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: next, Metrics: m})
+			con = console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: next, Metrics: m, TrustedProxies: proxies})
 			return con
 		}})
 	m.WatchActivity(rec, scim.UnauthenticatedDropped)

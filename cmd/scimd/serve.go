@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -45,6 +46,7 @@ type serveConfig struct {
 	pprof                        bool
 	logFormat, logLevel          string
 	tlsCert, tlsKey              string
+	trustedProxies               string
 }
 
 // serveFlags defines serve's flags, which fill c. Every flag has an
@@ -74,6 +76,7 @@ func serveFlags(c *serveConfig) (*flag.FlagSet, map[string]string) {
 	str(&c.logLevel, "log-level", "SCIMD_LOG_LEVEL", "info", "least severe level logged: `debug|info|warn|error`")
 	str(&c.tlsCert, "tls-cert", "SCIMD_TLS_CERT", "", "serve HTTPS with the certificate (chain) in this PEM `FILE`, reloaded on SIGHUP and when it changes")
 	str(&c.tlsKey, "tls-key", "SCIMD_TLS_KEY", "", "the private key of --tls-cert, a PEM `FILE`")
+	str(&c.trustedProxies, "trusted-proxies", "SCIMD_TRUSTED_PROXIES", "", "comma-separated `CIDRs` of the reverse proxies whose X-Forwarded-For gives the client address the sign-in throttle counts by")
 	return fs, env
 }
 
@@ -154,6 +157,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if c.pprof && c.adminListen == "" {
 		return usagef("serve: --pprof needs --admin-listen (pprof is never served on the public port)")
 	}
+	proxies, err := parsePrefixes(c.trustedProxies)
+	if err != nil {
+		return err
+	}
 	logger, err := newLogger(stderr, c.logFormat, c.logLevel)
 	if err != nil {
 		return err
@@ -217,7 +224,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, m)
+	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m)
 	defer closeConsole()
 	srv := &http.Server{
 		Handler:           handler,
@@ -275,6 +282,28 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// parsePrefixes parses --trusted-proxies: CIDRs (10.0.0.0/8) or single
+// addresses, separated by commas.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, usagef("serve: --trusted-proxies: %q is neither a CIDR nor an address", f)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		ps = append(ps, p.Masked())
+	}
+	return ps, nil
 }
 
 // readBuildInfo is debug.ReadBuildInfo's info, or nil.

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -39,6 +40,11 @@ type Config struct {
 	Now func() time.Time
 	// Metrics, when set, counts sign-ins and lock-outs.
 	Metrics *metrics.Metrics
+	// TrustedProxies are the addresses of the reverse proxies whose
+	// X-Forwarded-For header tells the client's address, which the
+	// sign-in throttle counts failures by. From any other peer the header
+	// is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Console is the admin console's HTTP handler.
@@ -56,12 +62,13 @@ type Console struct {
 	opMux      *http.ServeMux
 	cop        *http.CrossOriginProtection
 	metrics    *metrics.Metrics
+	proxies    []netip.Prefix
 }
 
 // New returns a Console for cfg.
 func New(cfg Config) *Console {
 	c := &Console{st: cfg.Store, cs: cfg.Console, log: cfg.Logger, baseDomain: strings.ToLower(strings.TrimPrefix(cfg.BaseDomain, ".")),
-		next: cfg.Next, idle: cfg.IdleTimeout, max: cfg.MaxAge, now: cfg.Now, metrics: cfg.Metrics}
+		next: cfg.Next, idle: cfg.IdleTimeout, max: cfg.MaxAge, now: cfg.Now, metrics: cfg.Metrics, proxies: cfg.TrustedProxies}
 	if c.log == nil {
 		c.log = slog.Default()
 	}

@@ -105,7 +105,8 @@ func (c *Console) opSignIn(w http.ResponseWriter, r *http.Request, q *req) error
 	if email == "" || password == "" || len(password) > 1024 || len(email) > 320 {
 		return refuse(http.StatusBadRequest, "Enter your e-mail address and password.")
 	}
-	keys := []throttleKey{{"op:" + scim.Fold(email) + "@" + clientIP(r), userThreshold}, ipKey(r)}
+	addr := c.clientIP(r)
+	keys := []throttleKey{{"op:" + scim.Fold(email) + "@" + addr, userThreshold}, ipKey(addr)}
 	if err := c.throttled(r.Context(), "operator", keys...); err != nil {
 		var he *httpError
 		if errors.As(err, &he) {

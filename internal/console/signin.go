@@ -47,11 +47,11 @@ type throttleKey struct {
 // attacker guessing from an address locks that address out of the account,
 // never the account's owner signing in from elsewhere. (The address key
 // bounds one address's guesses across accounts.)
-func userKey(tenantID int64, userName string, r *http.Request) throttleKey {
-	return throttleKey{fmt.Sprintf("u:%d:%s@%s", tenantID, scim.Fold(userName), clientIP(r)), userThreshold}
+func userKey(tenantID int64, userName, addr string) throttleKey {
+	return throttleKey{fmt.Sprintf("u:%d:%s@%s", tenantID, scim.Fold(userName), addr), userThreshold}
 }
 
-func ipKey(r *http.Request) throttleKey { return throttleKey{"ip:" + clientIP(r), ipThreshold} }
+func ipKey(addr string) throttleKey { return throttleKey{"ip:" + addr, ipThreshold} }
 
 // throttled returns an error saying how long to wait when a key is locked,
 // and counts the refusal as a lock-out of the console named.
@@ -155,7 +155,8 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, q *req) error {
 	if userName == "" || password == "" || len(password) > 1024 || len(userName) > 1024 {
 		return refuse(http.StatusBadRequest, "Enter your userName and password.")
 	}
-	keys := []throttleKey{userKey(q.tenant.ID, userName, r), ipKey(r)}
+	addr := c.clientIP(r)
+	keys := []throttleKey{userKey(q.tenant.ID, userName, addr), ipKey(addr)}
 	if err := c.throttled(r.Context(), "tenant", keys...); err != nil {
 		var he *httpError
 		if errors.As(err, &he) {
