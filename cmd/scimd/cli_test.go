@@ -40,6 +40,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"users", "purge"}, []string{"scimd users purge --tenant NAME ID", "--tenant NAME"}},
 		{[]string{"operators", "create"}, []string{"scimd operators create EMAIL --password-stdin", "--password-stdin"}},
 		{[]string{"version"}, []string{"scimd version"}},
+		{[]string{"healthcheck"}, []string{"scimd healthcheck [--url URL]", "--url URL"}},
 		{[]string{"tenants"}, []string{"scimd tenants create", "scimd tenants set", "SUBCOMMAND --help"}},
 		{[]string{"keys"}, []string{"scimd keys create", "scimd keys revoke"}},
 		{[]string{"users"}, []string{"scimd users purge"}},
@@ -259,6 +260,37 @@ func TestServeLogsConfiguration(t *testing.T) {
 // TestNoSecretInServeLog runs serve with a JSON log at debug level, sends
 // API keys in every accepted form, wrong ones, passwords in SCIM bodies and
 // console sign-ins, and checks that no secret reaches the log or stdout.
+func TestHealthcheck(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		tls    bool
+		want   string
+	}{
+		{"127.0.0.1:8080", false, "http://127.0.0.1:8080/healthz"},
+		{"0.0.0.0:8080", false, "http://127.0.0.1:8080/healthz"},
+		{":8443", true, "https://127.0.0.1:8443/healthz"},
+		{"[::]:8080", false, "http://127.0.0.1:8080/healthz"},
+		{"[::1]:8080", false, "http://[::1]:8080/healthz"},
+		{"scimd.internal:8080", false, "http://scimd.internal:8080/healthz"},
+	} {
+		if got := healthURL(tc.listen, tc.tls); got != tc.want {
+			t.Errorf("healthURL(%q, %v) = %q, want %q", tc.listen, tc.tls, got, tc.want)
+		}
+	}
+	env := newEnv(t)
+	addr, _ := startServe(t, env)
+	env["SCIMD_LISTEN"] = strings.TrimPrefix(addr, "http://")
+	if out, err := runCLI(t, env, "healthcheck"); err != nil || out != "ok\n" {
+		t.Errorf("healthcheck of a running scimd: %q, %v", out, err)
+	}
+	if _, err := runCLI(t, env, "healthcheck", "--url", addr+"/nothing"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("healthcheck of a 404: %v", err)
+	}
+	if _, err := runCLI(t, map[string]string{"SCIMD_LISTEN": "127.0.0.1:1"}, "healthcheck"); err == nil {
+		t.Error("healthcheck of nothing succeeded")
+	}
+}
+
 func TestParsePrefixes(t *testing.T) {
 	got, err := parsePrefixes(" 10.0.0.0/8, 127.0.0.1,::1 , 192.168.1.7/24,,::ffff:10.1.2.3")
 	if err != nil {

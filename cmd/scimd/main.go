@@ -58,6 +58,7 @@ Commands:
   scimd keys revoke --tenant NAME USERID
   scimd users purge --tenant NAME ID   permanently delete a user's data
   scimd operators create EMAIL --password-stdin   an operator of the /operator/ console pages
+  scimd healthcheck [--url URL]     exit 0 if the scimd at SCIMD_LISTEN answers /healthz (a container's HEALTHCHECK)
   scimd version                     the version, commit and Go version of this binary (also --version)
 
 Every command takes --database URL (default sqlite:scimd.db, env SCIMD_DATABASE):
@@ -110,6 +111,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return cmdKeys(ctx, args[1:], getenv, stdout)
 	case "users", "user":
 		return cmdUsers(ctx, args[1:], getenv, stdout)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, args[1:], getenv, stdout)
 	case "version", "--version", "-version":
 		return cmdVersion(args[1:], stdout)
 	case "help", "-h", "--help", "-help":
