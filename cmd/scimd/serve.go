@@ -165,6 +165,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// SIGHUP reloads the TLS certificate; without one it must not stop
+	// scimd (its default), since "systemctl reload" sends it. Caught from
+	// before scimd says it listens.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	b := buildOf(readBuildInfo())
 	logger.Info("configuration", append([]any{"version", b.version, "commit", b.commit}, configAttrs(fs)...)...)
 
@@ -235,16 +241,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 2)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
 	if certs != nil {
 		srv.TLSConfig = certs.config()
-		wctx, stopWatch := context.WithCancel(ctx)
-		defer stopWatch()
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
 		go certs.watch(wctx, certPoll, hup)
 		go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	} else {
+		go ignoreHUP(wctx, hup, logger)
 		go func() { errc <- srv.Serve(ln) }()
 	}
 
@@ -304,6 +308,19 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		ps = append(ps, p.Masked())
 	}
 	return ps, nil
+}
+
+// ignoreHUP logs each SIGHUP from hup, until ctx ends: without a TLS
+// certificate there is nothing to reload.
+func ignoreHUP(ctx context.Context, hup <-chan os.Signal, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: nothing to reload (no --tls-cert)")
+		}
+	}
 }
 
 // readBuildInfo is debug.ReadBuildInfo's info, or nil.

@@ -269,3 +269,27 @@ func TestSIGHUPReloadsCertificate(t *testing.T) {
 		t.Errorf("%d loads logged, want 2:\n%s", n, stderr.String())
 	}
 }
+
+// TestSIGHUPWithoutTLS: without a certificate to reload, SIGHUP (which
+// "systemctl reload" sends) does not stop scimd.
+func TestSIGHUPWithoutTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	cmd, addr := startProcess(t, newEnv(t)["SCIMD_DATABASE"])
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	resp, err := http.Get(addr + "/healthz")
+	if err != nil {
+		t.Fatalf("after SIGHUP: %v", err)
+	}
+	resp.Body.Close()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGHUP and SIGTERM: %v", err)
+	}
+}
