@@ -11,7 +11,7 @@ run: ## run scimd on ./data/scimd.db with a demo tenant and key (printed)
 	$(GO) run ./cmd/scimd serve --dev --database sqlite:data/scimd.db
 
 build: ## build a static ./bin/scimd
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/scimd ./cmd/scimd
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -o bin/scimd ./cmd/scimd
 
 check: ## gofmt, go vet and go mod tidy must be clean
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

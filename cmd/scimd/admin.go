@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -31,10 +32,10 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 
 // withStore parses flags, opens the store and runs fn.
 func withStore(ctx context.Context, name string, args []string, getenv func(string) string,
-	define func(fsDefine func(string, string, string) *string), fn func(st store.Store, pos []string) error) error {
+	define func(fs *flag.FlagSet), fn func(st store.Store, pos []string) error) error {
 	fs, dbURL := newFlags(name, getenv)
 	if define != nil {
-		define(fs.String)
+		define(fs)
 	}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -54,12 +55,12 @@ func cmdTenants(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	sub, args := args[0], args[1:]
 	var apiKeys, signIn, onDelete, rateLimit *string
-	define := func(str func(string, string, string) *string) {
+	define := func(fs *flag.FlagSet) {
 		if sub == "set" {
-			apiKeys = str("api-keys", "", "the API Keys option: on or off")
-			signIn = str("password-signin", "", "password sign-in: on or off")
-			onDelete = str("on-delete", "", "what SCIM DELETE does: archive or purge")
-			rateLimit = str("rate-limit", "", "requests per second per API key (0: the server's default)")
+			apiKeys = fs.String("api-keys", "", "the API Keys option: `on|off`")
+			signIn = fs.String("password-signin", "", "password sign-in: `on|off`")
+			onDelete = fs.String("on-delete", "", "what SCIM DELETE does: `archive|purge`")
+			rateLimit = fs.String("rate-limit", "", "requests per second per API key (`N`; 0: the server's default)")
 		}
 	}
 	return withStore(ctx, "tenants "+sub, args, getenv, define, func(st store.Store, pos []string) error {
@@ -197,25 +198,17 @@ func cmdKeys(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	sub, args := args[0], args[1:]
 	var tenant, name, scope, expires *string
-	define := func(str func(string, string, string) *string) {
-		tenant = str("tenant", "", "tenant NAME")
+	jsonOut := new(bool)
+	define := func(fs *flag.FlagSet) {
+		tenant = fs.String("tenant", "", "the tenant's `NAME`")
 		if sub == "create" {
-			name = str("name", "", "a label for the key")
-			scope = str("scope", store.ScopeWrite, "read or write")
-			expires = str("expires", "", "lifetime, e.g. 720h (default: never)")
+			name = fs.String("name", "", "a `LABEL` for the key")
+			scope = fs.String("scope", store.ScopeWrite, "`read|write`")
+			expires = fs.String("expires", "", "the key's lifetime, a `DURATION` such as 720h (default: never)")
+			jsonOut = fs.Bool("json", false, "print the key as JSON")
 		}
 	}
-	// --json is a boolean; accept it without a value.
-	jsonOut := false
-	var rest []string
-	for _, a := range args {
-		if a == "--json" || a == "-json" || a == "--json=true" {
-			jsonOut = true
-			continue
-		}
-		rest = append(rest, a)
-	}
-	return withStore(ctx, "keys "+sub, rest, getenv, define, func(st store.Store, pos []string) error {
+	return withStore(ctx, "keys "+sub, args, getenv, define, func(st store.Store, pos []string) error {
 		t, err := lookupTenant(ctx, st, *tenant)
 		if err != nil {
 			return err
@@ -243,7 +236,7 @@ func cmdKeys(ctx context.Context, args []string, getenv func(string) string, std
 			if err != nil {
 				return err
 			}
-			printKey(stdout, jsonOut, k.ID, secret, baseURLFor(getenv, t.Name))
+			printKey(stdout, *jsonOut, k.ID, secret, baseURLFor(getenv, t.Name))
 			return nil
 		case "list":
 			keys, err := st.APIKeys(ctx, t.ID)
@@ -311,7 +304,7 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 		return usagef("users: expected purge")
 	}
 	var tenant *string
-	define := func(str func(string, string, string) *string) { tenant = str("tenant", "", "tenant NAME") }
+	define := func(fs *flag.FlagSet) { tenant = fs.String("tenant", "", "the tenant's `NAME`") }
 	return withStore(ctx, "users purge", args[1:], getenv, define, func(st store.Store, pos []string) error {
 		t, err := lookupTenant(ctx, st, *tenant)
 		if err != nil {

@@ -19,7 +19,7 @@ import (
 // absent or a whole backup.
 func cmdBackup(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs, dbURL := newFlags("backup", getenv)
-	to := fs.String("to", "", "file to write the copy to; it must not exist")
+	to := fs.String("to", "", "the `FILE` to write the copy to; it must not exist")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err

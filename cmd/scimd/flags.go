@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -16,9 +18,14 @@ import (
 func newFlags(name string, getenv func(string) string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	db := fs.String("database", envOr(getenv, "SCIMD_DATABASE", "sqlite:scimd.db"), "database URL: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB")
+	db := fs.String("database", envOr(getenv, "SCIMD_DATABASE", defaultDatabase), databaseUsage+" (env SCIMD_DATABASE)")
 	return fs, db
 }
+
+const (
+	defaultDatabase = "sqlite:scimd.db"
+	databaseUsage   = "database `URL`: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB"
+)
 
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
@@ -29,11 +36,14 @@ func envOr(getenv func(string) string, key, def string) string {
 
 // parseArgs parses flags that may come before or after positional
 // arguments ("keys revoke --tenant acme ID" and "keys revoke ID --tenant acme")
-// and returns the positional ones.
+// and returns the positional ones. For -h or --help it returns a
+// helpRequested.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, helpRequested{fs}
+		} else if err != nil {
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}
 		args = fs.Args()
@@ -85,4 +95,56 @@ func onOff(s string) (bool, error) {
 		return false, nil
 	}
 	return false, usagef("expected on or off, got %q", s)
+}
+
+// helpRequested is what parseArgs returns for -h or --help: run prints the
+// command's usage and flags to stdout and succeeds.
+type helpRequested struct{ fs *flag.FlagSet }
+
+func (helpRequested) Error() string { return "help requested" }
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
+// printHelp prints the usage lines of the command fs parses (from usage)
+// and its flags.
+func printHelp(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage:")
+	printSynopsis(w, "scimd "+fs.Name())
+	fmt.Fprintln(w, "\nFlags:")
+	fs.VisitAll(func(f *flag.Flag) {
+		name, use := flag.UnquoteUsage(f)
+		switch name {
+		case "":
+		case "string", "duration", "value":
+			name = " " + strings.ToUpper(name)
+		default:
+			name = " " + name
+		}
+		fmt.Fprintf(w, "  --%s%s\n        %s", f.Name, name, use)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// printSynopsis prints the lines of usage that start with cmd.
+func printSynopsis(w io.Writer, cmd string) {
+	found := false
+	for line := range strings.SplitSeq(usage, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), cmd); ok && (rest == "" || rest[0] == ' ') {
+			fmt.Fprintln(w, line)
+			found = true
+		}
+	}
+	if !found {
+		fmt.Fprintf(w, "  %s [flags]\n", cmd)
+	}
 }

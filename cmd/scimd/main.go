@@ -6,6 +6,7 @@
 //	scimd tenants create|list|activate|deactivate|set ...
 //	scimd keys create|list|revoke ...
 //	scimd users purge ...
+//	scimd version
 //
 // Run "scimd help" for the details.
 package main
@@ -46,7 +47,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 const usage = `scimd: a multi-tenant SCIM 2.0 provisioning server
 
 Commands:
-  scimd serve [--listen ADDR] [--database URL] [--base-domain DOMAIN] [--dev] [--activity-retention DURATION]
+  scimd serve [--listen ADDR] [--database URL] [--base-domain DOMAIN] [--dev] [--admin-listen ADDR] [--tls-cert FILE --tls-key FILE] ...
   scimd migrate
   scimd backup --to FILE            online copy of a SQLite database (PostgreSQL: use pg_dump)
   scimd tenants create NAME [--owner USERNAME --password-stdin]
@@ -59,14 +60,31 @@ Commands:
   scimd keys revoke --tenant NAME USERID
   scimd users purge --tenant NAME ID   permanently delete a user's data
   scimd operators create EMAIL --password-stdin   an operator of the /operator/ console pages
+  scimd healthcheck [--url URL]     exit 0 if the scimd at SCIMD_LISTEN answers /healthz (a container's HEALTHCHECK)
+  scimd version                     the version, commit and Go version of this binary (also --version)
 
 Every command takes --database URL (default sqlite:scimd.db, env SCIMD_DATABASE):
 sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
-serve also reads SCIMD_LISTEN and SCIMD_BASE_DOMAIN.
+Every serve flag has an environment variable (scimd serve --help lists them).
+"scimd COMMAND --help" lists a command's flags.
 `
 
 // run is the whole program; main only wires it to the process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	var h helpRequested
+	if errors.As(err, &h) {
+		printHelp(stdout, h.fs)
+		return nil
+	}
+	return err
+}
+
+// groups are the commands that take a subcommand.
+var groups = map[string]string{"tenants": "tenants", "tenant": "tenants", "keys": "keys", "key": "keys",
+	"users": "users", "user": "users", "operators": "operators", "operator": "operators"}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usagef("no command given")
@@ -75,6 +93,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		// What an operator changes from the command line is theirs in the
 		// event log.
 		ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorOperator, ID: "cli"})
+	}
+	if g, ok := groups[args[0]]; ok && len(args) > 1 && isHelp(args[1]) {
+		fmt.Fprintln(stdout, "Usage:")
+		printSynopsis(stdout, "scimd "+g)
+		fmt.Fprintf(stdout, "\n\"scimd %s SUBCOMMAND --help\" lists a subcommand's flags.\n", g)
+		return nil
 	}
 	switch args[0] {
 	case "serve":
@@ -94,6 +118,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdKeys(ctx, args[1:], getenv, stdout)
 	case "users", "user":
 		return cmdUsers(ctx, args[1:], getenv, stdout)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, args[1:], getenv, stdout)
+	case "version", "--version", "-version":
+		return cmdVersion(args[1:], stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -52,15 +52,22 @@ func mustCLI(t testing.TB, env map[string]string, args ...string) string {
 	return out
 }
 
-var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
+var listenLine = regexp.MustCompile(`scimd listening on (https?://\S+)`)
 
 // startServe runs "scimd serve" on a free port until the test ends and
 // returns its address and everything it printed so far.
 func startServe(t testing.TB, env map[string]string, extra ...string) (addr string, stdout *syncBuffer) {
 	t.Helper()
+	addr, stdout, _ = startServeLog(t, env, extra...)
+	return addr, stdout
+}
+
+// startServeLog is startServe that also returns serve's log (stderr).
+func startServeLog(t testing.TB, env map[string]string, extra ...string) (addr string, stdout, stderr *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout = &syncBuffer{}
-	stderr := &syncBuffer{}
+	stderr = &syncBuffer{}
 	done := make(chan error, 1)
 	args := append([]string{"serve", "--listen", "127.0.0.1:0"}, extra...)
 	go func() { done <- run(ctx, args, envFunc(env), strings.NewReader(""), stdout, stderr) }()
@@ -78,7 +85,7 @@ func startServe(t testing.TB, env map[string]string, extra ...string) (addr stri
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listenLine.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1], stdout
+			return m[1], stdout, stderr
 		}
 		select {
 		case err := <-done:
@@ -87,7 +94,7 @@ func startServe(t testing.TB, env map[string]string, extra ...string) (addr stri
 		}
 	}
 	t.Fatalf("serve did not report its address; stdout: %s", stdout)
-	return "", nil
+	return "", nil, nil
 }
 
 // newEnv returns an environment whose database is a fresh file.

@@ -94,13 +94,29 @@ func TestOktaSPEC(t *testing.T) {
 func runOktaSPEC(t *testing.T, suite runscopeSuite, env map[string]string) {
 	key := newTenant(t, env, "okta")
 	addr, _ := startServe(t, env)
-	base := addr + "/t/okta/scim/v2"
+	runOktaSteps(t, suite, http.DefaultClient, addr+"/t/okta/scim/v2", key)
+}
 
+// runOktaSteps runs the suite's requests with client against a tenant's
+// SCIM base URL and checks its assertions.
+func runOktaSteps(t *testing.T, suite runscopeSuite, client *http.Client, base string, key keyJSON) {
 	// The suite's precondition: at least one active user with a name and an email.
 	seed := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"seed.user@example.com",
 		"name":{"givenName":"Seed","familyName":"User"},"emails":[{"primary":true,"value":"seed.user@example.com","type":"work"}],"active":true}`
-	if status, body := doJSON(t, "POST", base+"/Users", "Basic "+key.Basic, seed); status != 201 {
-		t.Fatalf("seeding a user: %d %s", status, body)
+	req, err := http.NewRequest("POST", base+"/Users", strings.NewReader(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Basic "+key.Basic)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("seeding a user: %d %s", resp.StatusCode, body)
 	}
 
 	// The variables Initial_Script_Spec.txt sets.
@@ -146,7 +162,7 @@ func runOktaSPEC(t *testing.T, suite runscopeSuite, env map[string]string) {
 				}
 			}
 			start := time.Now()
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/console"
 	"github.com/scimd/scimd/internal/limits"
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -89,7 +91,7 @@ func cmdOperators(ctx context.Context, args []string, getenv func(string) string
 // cmdTenantsCreate: scimd tenants create NAME [--owner USERNAME --password-stdin].
 func cmdTenantsCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	fs, dbURL := newFlags("tenants create", getenv)
-	owner := fs.String("owner", "", "create this user as the tenant's first Owner")
+	owner := fs.String("owner", "", "create the user `USERNAME` as the tenant's first Owner")
 	fromStdin := fs.Bool("password-stdin", false, "read the owner's password from stdin")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -181,16 +183,21 @@ func newUserID() string {
 // consoleHandler returns the SCIM server, with the admin console and
 // activity recording in front of it when the store supports them, and a
 // function that flushes the activity queue on shutdown.
-func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, lim *limits.Limiter) (http.Handler, func()) {
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, proxies []netip.Prefix, m *metrics.Metrics, lim *limits.Limiter) (http.Handler, func()) {
 	cs, ok := st.(store.ConsoleStore)
 	if !ok {
 		logger.Warn("this database backend has no console storage: the admin console and activity log are off")
-		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Limits: lim}), func() {}
+		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Metrics: m, Limits: lim}), func() {}
 	}
 	rec := activity.New(activity.Config{Store: cs, Logger: logger, Retention: retention})
-	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec, Limits: lim})
-	con := console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim})
+	var con *console.Console
+	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec, Metrics: m, Limits: lim,
+		Wrap: func(next http.Handler) http.Handler {
+			con = console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: next, Metrics: m, TrustedProxies: proxies})
+			return con
+		}})
+	m.WatchActivity(rec, scim.UnauthenticatedDropped)
 	ctx, cancel := context.WithCancel(context.Background())
 	go con.SweepSessions(ctx, 15*time.Minute)
-	return con, func() { cancel(); rec.Close() }
+	return scim, func() { cancel(); rec.Close() }
 }

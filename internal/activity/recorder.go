@@ -125,6 +125,9 @@ func (r *Recorder) Written() int64 { return r.written.Load() }
 func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
 func (r *Recorder) Failed() int64  { return r.failed.Load() }
 
+// Queued is the number of events waiting to be written.
+func (r *Recorder) Queued() int { return len(r.queue) }
+
 // Flush waits until the events queued before the call are written (for
 // tests and shutdown).
 func (r *Recorder) Flush() {

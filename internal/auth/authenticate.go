@@ -50,39 +50,85 @@ type Authenticator struct {
 	touched map[string]time.Time // key id → last time this process recorded use
 }
 
+// Reasons of a [Failure], for metrics: every 401 of Authenticate has one.
+const (
+	FailMissing      = "missing"       // no Authorization header
+	FailMalformed    = "malformed"     // not a User ID and API key
+	FailUnknownKey   = "unknown_key"   // no key has the User ID
+	FailWrongTenant  = "wrong_tenant"  // the key is another tenant's
+	FailWrongSecret  = "wrong_secret"  // the API key is not the User ID's
+	FailKeysDisabled = "keys_disabled" // the tenant's API Keys option is off
+	FailRevoked      = "revoked"
+	FailExpired      = "expired"
+)
+
+// Failure is the error of a failed authentication: the 401 the client
+// gets, and the reason, which only the server's metrics see (the client's
+// detail does not tell an unknown User ID from a wrong key).
+type Failure struct {
+	Reason string
+	Err    *scim.Error
+}
+
+func (f *Failure) Error() string { return f.Err.Error() }
+func (f *Failure) Unwrap() error { return f.Err }
+
+func fail(reason, format string, args ...any) error {
+	return &Failure{Reason: reason, Err: scim.Unauthorized(format, args...)}
+}
+
 // Authenticate returns the principal for an Authorization header value at
-// tenant t, or a 401 *scim.Error whose detail says why.
+// tenant t, or a *Failure (a 401 *scim.Error whose detail says why).
 //
 // Whether the tenant has its API Keys option off is said only to the holder
 // of one of its keys: without one, every tenant, and a tenant that does
 // not exist, answers alike.
 func (a *Authenticator) Authenticate(ctx context.Context, t store.Tenant, header string) (Principal, error) {
 	if header == "" {
-		return Principal{}, scim.Unauthorized("authentication required: send the API key as Authorization: Basic base64(userId:apiKey) or Bearer")
+		return Principal{}, fail(FailMissing, "authentication required: send the API key as Authorization: Basic base64(userId:apiKey) or Bearer")
 	}
 	id, secret, err := ParseAuthorization(header)
 	if err != nil {
-		return Principal{}, scim.Unauthorized("invalid credentials: the Authorization header does not carry a valid User ID and API key")
+		return Principal{}, fail(FailMalformed, "invalid credentials: the Authorization header does not carry a valid User ID and API key")
 	}
 	k, err := a.Store.APIKey(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (k.TenantID != t.ID || !SecretMatches(secret, k.SecretHash))) {
-		return Principal{}, scim.Unauthorized("invalid credentials: unknown User ID or wrong API key for this tenant")
+	if errors.Is(err, store.ErrNotFound) {
+		return Principal{}, fail(FailUnknownKey, invalidKey)
 	}
 	if err != nil {
 		return Principal{}, scim.Internal(err)
 	}
+	// Compared before the tenant is, so that every existing key costs the
+	// same whatever tenant it is sent to.
+	if !SecretMatches(secret, k.SecretHash) {
+		return Principal{}, fail(FailWrongSecret, invalidKey)
+	}
+	if k.TenantID != t.ID {
+		return Principal{}, fail(FailWrongTenant, invalidKey)
+	}
 	if !t.APIKeysEnabled {
-		return Principal{}, scim.Unauthorized("API keys are disabled for this tenant: a tenant admin must enable the API Keys option in General Settings")
+		return Principal{}, fail(FailKeysDisabled, "API keys are disabled for this tenant: a tenant admin must enable the API Keys option in General Settings")
 	}
 	now := a.Now()
 	if !k.Revoked.IsZero() && !now.Before(k.Revoked) {
-		return Principal{}, scim.Unauthorized("invalid credentials: this API key has been revoked")
+		return Principal{}, fail(FailRevoked, "invalid credentials: this API key has been revoked")
 	}
 	if !k.Expires.IsZero() && !now.Before(k.Expires) {
-		return Principal{}, scim.Unauthorized("invalid credentials: this API key expired at %s", k.Expires.UTC().Format(time.RFC3339))
+		return Principal{}, fail(FailExpired, "invalid credentials: this API key expired at %s", k.Expires.UTC().Format(time.RFC3339))
 	}
 	a.touch(k, now)
 	return Principal{Tenant: t, KeyID: k.ID, Scope: k.Scope}, nil
+}
+
+const invalidKey = "invalid credentials: unknown User ID or wrong API key for this tenant"
+
+// FailureReason is the reason of a *Failure in err's chain, or "".
+func FailureReason(err error) string {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f.Reason
+	}
+	return ""
 }
 
 // touch records the key's use in the background, at most once per

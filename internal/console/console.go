@@ -12,9 +12,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/scimd/scimd/internal/metrics"
+	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -35,6 +38,13 @@ type Config struct {
 	IdleTimeout, MaxAge time.Duration
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Metrics, when set, counts sign-ins and lock-outs.
+	Metrics *metrics.Metrics
+	// TrustedProxies are the addresses of the reverse proxies whose
+	// X-Forwarded-For header tells the client's address, which the
+	// sign-in throttle counts failures by. From any other peer the header
+	// is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Console is the admin console's HTTP handler.
@@ -51,12 +61,14 @@ type Console struct {
 	tenantMux  *http.ServeMux
 	opMux      *http.ServeMux
 	cop        *http.CrossOriginProtection
+	metrics    *metrics.Metrics
+	proxies    []netip.Prefix
 }
 
 // New returns a Console for cfg.
 func New(cfg Config) *Console {
 	c := &Console{st: cfg.Store, cs: cfg.Console, log: cfg.Logger, baseDomain: strings.ToLower(strings.TrimPrefix(cfg.BaseDomain, ".")),
-		next: cfg.Next, idle: cfg.IdleTimeout, max: cfg.MaxAge, now: cfg.Now}
+		next: cfg.Next, idle: cfg.IdleTimeout, max: cfg.MaxAge, now: cfg.Now, metrics: cfg.Metrics, proxies: cfg.TrustedProxies}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -308,12 +320,22 @@ func (c *Console) render(w http.ResponseWriter, status int, page string, v view)
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error) {
 	var he *httpError
 	if !errors.As(err, &he) {
-		c.log.Error("console: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		c.log.Error("console: request failed", "request_id", server.RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
 		he = &httpError{status: http.StatusInternalServerError, msg: "Something went wrong on our side. Please try again."}
 	}
 	v := c.view(q, http.StatusText(he.status), nil)
 	v.Error = he.msg
 	c.render(w, he.status, "error", v)
+}
+
+// noteRoute tells the access log the tenant and route of a console
+// request: prefix (/t/{tenant}/console, /console or /operator) and the
+// pattern of the console's mux that served it, without its method.
+func noteRoute(r *http.Request, tenant, prefix, pattern string) {
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		pattern = p
+	}
+	server.NoteRequest(r.Context(), tenant, prefix+pattern)
 }
 
 // redirect sends the browser to path below the console's prefix.

@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/scimd/scimd/internal/activity"
 	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/sqlite"
@@ -39,6 +42,7 @@ type env struct {
 	tenant store.Tenant
 	ids    map[string]string // userName → id
 	roles  map[string]int64
+	reg    *prometheus.Registry // the console's metrics
 }
 
 func newEnv(t testing.TB) *env {
@@ -52,8 +56,9 @@ func newEnv(t testing.TB) *env {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rec := activity.New(activity.Config{Store: db, Logger: logger})
 	scim := server.New(server.Config{Store: db, Logger: logger, Activity: rec})
-	c := New(Config{Store: db, Console: db, Logger: logger, Next: scim})
-	e := &env{t: t, srv: httptest.NewServer(c), db: db, rec: rec, ids: map[string]string{}, roles: map[string]int64{}}
+	reg := prometheus.NewRegistry()
+	c := New(Config{Store: db, Console: db, Logger: logger, Next: scim, Metrics: metrics.New(reg)})
+	e := &env{t: t, srv: httptest.NewServer(c), db: db, rec: rec, ids: map[string]string{}, roles: map[string]int64{}, reg: reg}
 	t.Cleanup(func() { e.srv.Close(); rec.Close(); db.Close() })
 	tn, err := db.CreateTenant(ctx, "acme")
 	if err != nil {
@@ -192,6 +197,33 @@ func (e *env) key() string {
 		e.t.Fatal(err)
 	}
 	return "Basic " + auth.Basic(id, secret)
+}
+
+// counters returns the values of the console's counters that are not 0, by name and
+// label values ("scimd_console_signins_total{tenant,failure}").
+func (e *env) counters() map[string]float64 {
+	e.t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.GetName(), "scimd_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if m.GetCounter() == nil || m.GetCounter().GetValue() == 0 {
+				continue
+			}
+			var vals []string
+			for _, l := range m.GetLabel() {
+				vals = append(vals, l.GetValue())
+			}
+			out[mf.GetName()+"{"+strings.Join(vals, ",")+"}"] = m.GetCounter().GetValue()
+		}
+	}
+	return out
 }
 
 func wantStatus(t *testing.T, what string, r resp, status int) {

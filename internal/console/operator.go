@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -15,6 +16,7 @@ const operatorPrefix = "/operator"
 // serveOperator serves the operator pages; rest is the path below
 // /operator.
 func (c *Console) serveOperator(w http.ResponseWriter, r *http.Request, rest string) {
+	noteRoute(r, "", operatorPrefix, "")
 	if !formRead(w, r) {
 		return
 	}
@@ -23,6 +25,7 @@ func (c *Console) serveOperator(w http.ResponseWriter, r *http.Request, rest str
 		return
 	}
 	if strings.HasPrefix(rest, "/static/") {
+		noteRoute(r, "", operatorPrefix, "/static/")
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = rest
 		c.static.ServeHTTP(w, r2)
@@ -47,6 +50,7 @@ func (c *Console) serveOperator(w http.ResponseWriter, r *http.Request, rest str
 	r2.URL.Path = rest
 	r2.URL.RawPath = ""
 	c.cop.Handler(c.opMux).ServeHTTP(w, r2)
+	noteRoute(r, "", operatorPrefix, r2.Pattern)
 }
 
 // opPage wraps a handler that needs a signed-in operator.
@@ -101,8 +105,9 @@ func (c *Console) opSignIn(w http.ResponseWriter, r *http.Request, q *req) error
 	if email == "" || password == "" || len(password) > 1024 || len(email) > 320 {
 		return refuse(http.StatusBadRequest, "Enter your e-mail address and password.")
 	}
-	keys := []throttleKey{{"op:" + scim.Fold(email) + "@" + clientIP(r), userThreshold}, ipKey(r)}
-	if err := c.throttled(r.Context(), keys...); err != nil {
+	addr := c.clientIP(r)
+	keys := []throttleKey{{"op:" + scim.Fold(email) + "@" + addr, userThreshold}, ipKey(addr)}
+	if err := c.throttled(r.Context(), "operator", keys...); err != nil {
 		var he *httpError
 		if errors.As(err, &he) {
 			return refuse(he.status, he.msg)
@@ -115,6 +120,7 @@ func (c *Console) opSignIn(w http.ResponseWriter, r *http.Request, q *req) error
 	}
 	if !checkPassword(r.Context(), op.PasswordHash, password) {
 		c.failed(r.Context(), keys...)
+		c.metrics.SignIn("operator", metrics.SignInFailure)
 		return refuse(http.StatusUnauthorized, "Wrong e-mail address or password.")
 	}
 	if err := c.cs.ClearThrottle(r.Context(), keys[0].key); err != nil {
@@ -123,6 +129,7 @@ func (c *Console) opSignIn(w http.ResponseWriter, r *http.Request, q *req) error
 	if err := c.startSession(w, r, store.Session{OperatorID: op.ID}, operatorCookie, operatorPrefix+"/"); err != nil {
 		return err
 	}
+	c.metrics.SignIn("operator", metrics.SignInSuccess)
 	return redirect(w, r, q, "/")
 }
 

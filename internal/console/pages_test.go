@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -95,6 +96,21 @@ func TestSignInThrottled(t *testing.T) {
 	wantBody(t, "sign-in while locked", r, "Too many failed sign-ins")
 	// Another user is not locked out.
 	wantStatus(t, "other user", b.signIn("member", testPassword), http.StatusSeeOther)
+	if s := e.scim("PATCH", "/Users/"+e.ids["member"], e.key(), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}`); s != 200 {
+		t.Fatalf("deactivating member: %d", s)
+	}
+	wantStatus(t, "deactivated user", b.signIn("member", testPassword), http.StatusForbidden)
+	want := map[string]float64{
+		"scimd_console_signins_total{tenant,failure}":     userThreshold,
+		"scimd_console_signins_total{tenant,locked_out}":  1,
+		"scimd_console_signins_total{tenant,success}":     1,
+		"scimd_console_signins_total{tenant,deactivated}": 1,
+		"scimd_console_lockouts_total{account}":           1, // the last failure locked admin (from this address)
+		"scimd_limit_rejections_total{signin}":            1,
+	}
+	if diff := cmp.Diff(want, e.counters()); diff != "" {
+		t.Errorf("counters (-want +got):\n%s", diff)
+	}
 }
 
 func TestDeactivationEndsSessions(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -64,15 +65,46 @@ func loopback(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// clientIP is the address the request came from. Behind a proxy this is
-// the proxy's address; per-address throttling then counts every client of
-// the proxy together, which its higher threshold allows for.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// clientIP is the address the request came from: the TCP peer, or, when
+// the peer is one of Config.TrustedProxies, the address that proxy says it
+// forwarded for (X-Forwarded-For, read from the right: the first address
+// that is not itself a trusted proxy; those on its left could have been
+// sent by the client). Without trusted proxies, every client behind a
+// proxy has the proxy's address.
+func (c *Console) clientIP(r *http.Request) string {
+	peer, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		peer = r.RemoteAddr
 	}
-	return host
+	if !c.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a hop the proxies did not write
+		}
+		if s := a.Unmap().String(); !c.trusted(s) {
+			return s
+		}
+	}
+	return peer
+}
+
+// trusted reports whether addr is one of the trusted proxies.
+func (c *Console) trusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range c.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func setCookie(w http.ResponseWriter, r *http.Request, name, value, path string, maxAge int) {
@@ -180,6 +212,11 @@ func (q *req) isOwner() bool {
 
 // serveTenant serves a tenant's console; rest is the path below prefix.
 func (c *Console) serveTenant(w http.ResponseWriter, r *http.Request, name, prefix, rest string) {
+	route := "/console"
+	if strings.HasPrefix(prefix, "/t/") {
+		route = "/t/{tenant}/console"
+	}
+	noteRoute(r, name, route, "")
 	if !formRead(w, r) {
 		return
 	}
@@ -188,6 +225,7 @@ func (c *Console) serveTenant(w http.ResponseWriter, r *http.Request, name, pref
 		return
 	}
 	if strings.HasPrefix(rest, "/static/") {
+		noteRoute(r, name, route, "/static/")
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = rest
 		c.static.ServeHTTP(w, r2)
@@ -220,6 +258,7 @@ func (c *Console) serveTenant(w http.ResponseWriter, r *http.Request, name, pref
 		}
 	}
 	c.cop.Handler(c.tenantMux).ServeHTTP(w, r2)
+	noteRoute(r, name, route, r2.Pattern)
 }
 
 // page wraps a handler that needs a signed-in user holding perm (none when

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/scim"
+	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -45,14 +47,15 @@ type throttleKey struct {
 // attacker guessing from an address locks that address out of the account,
 // never the account's owner signing in from elsewhere. (The address key
 // bounds one address's guesses across accounts.)
-func userKey(tenantID int64, userName string, r *http.Request) throttleKey {
-	return throttleKey{fmt.Sprintf("u:%d:%s@%s", tenantID, scim.Fold(userName), clientIP(r)), userThreshold}
+func userKey(tenantID int64, userName, addr string) throttleKey {
+	return throttleKey{fmt.Sprintf("u:%d:%s@%s", tenantID, scim.Fold(userName), addr), userThreshold}
 }
 
-func ipKey(r *http.Request) throttleKey { return throttleKey{"ip:" + clientIP(r), ipThreshold} }
+func ipKey(addr string) throttleKey { return throttleKey{"ip:" + addr, ipThreshold} }
 
-// throttled returns an error saying how long to wait when a key is locked.
-func (c *Console) throttled(ctx context.Context, keys ...throttleKey) error {
+// throttled returns an error saying how long to wait when a key is locked,
+// and counts the refusal as a lock-out of the console named.
+func (c *Console) throttled(ctx context.Context, console string, keys ...throttleKey) error {
 	now := c.now()
 	for _, k := range keys {
 		th, err := c.cs.Throttle(ctx, k.key)
@@ -61,6 +64,8 @@ func (c *Console) throttled(ctx context.Context, keys ...throttleKey) error {
 		}
 		if now.Before(th.LockedUntil) {
 			wait := th.LockedUntil.Sub(now).Round(time.Second)
+			c.metrics.SignIn(console, metrics.SignInLockedOut)
+			c.metrics.LimitRejection(metrics.LimitSignIn)
 			return errorf(http.StatusTooManyRequests, "Too many failed sign-ins. Try again in %s.", max(wait, time.Second))
 		}
 	}
@@ -71,6 +76,7 @@ func (c *Console) throttled(ctx context.Context, keys ...throttleKey) error {
 func (c *Console) failed(ctx context.Context, keys ...throttleKey) {
 	now := c.now()
 	for _, k := range keys {
+		locked := false
 		_, err := c.cs.UpdateThrottle(ctx, k.key, func(th *store.Throttle) {
 			if now.Sub(th.Last) > forgetAfter {
 				th.Failures = 0
@@ -79,10 +85,18 @@ func (c *Console) failed(ctx context.Context, keys ...throttleKey) {
 			th.Last = now
 			if d := lockFor(th.Failures, k.threshold); d > 0 {
 				th.LockedUntil = now.Add(d)
+				locked = true
 			}
 		})
 		if err != nil {
-			c.log.Error("console: recording a failed sign-in", "err", err)
+			c.log.Error("console: recording a failed sign-in", "request_id", server.RequestID(ctx), "err", err)
+		}
+		if locked {
+			scope := "account"
+			if strings.HasPrefix(k.key, "ip:") {
+				scope = "address"
+			}
+			c.metrics.Lockout(scope)
 		}
 	}
 }
@@ -141,8 +155,9 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, q *req) error {
 	if userName == "" || password == "" || len(password) > 1024 || len(userName) > 1024 {
 		return refuse(http.StatusBadRequest, "Enter your userName and password.")
 	}
-	keys := []throttleKey{userKey(q.tenant.ID, userName, r), ipKey(r)}
-	if err := c.throttled(r.Context(), keys...); err != nil {
+	addr := c.clientIP(r)
+	keys := []throttleKey{userKey(q.tenant.ID, userName, addr), ipKey(addr)}
+	if err := c.throttled(r.Context(), "tenant", keys...); err != nil {
 		var he *httpError
 		if errors.As(err, &he) {
 			return refuse(he.status, he.msg)
@@ -155,9 +170,11 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, q *req) error {
 	}
 	if !checkPassword(r.Context(), u.PasswordHash, password) {
 		c.failed(r.Context(), keys...)
+		c.metrics.SignIn("tenant", metrics.SignInFailure)
 		return refuse(http.StatusUnauthorized, "Wrong userName or password.")
 	}
 	if active, ok := u.Attrs["active"].(bool); ok && !active {
+		c.metrics.SignIn("tenant", metrics.SignInDeactivated)
 		return refuse(http.StatusForbidden, "Your account is deactivated: you cannot sign in. Contact your administrator if this is a mistake.")
 	}
 	if err := c.cs.ClearThrottle(r.Context(), keys[0].key); err != nil {
@@ -166,6 +183,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err := c.startSession(w, r, store.Session{TenantID: q.tenant.ID, UserID: u.ID}, tenantCookie, q.prefix+"/"); err != nil {
 		return err
 	}
+	c.metrics.SignIn("tenant", metrics.SignInSuccess)
 	next := data.Next
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || next == "/signin" {
 		next = "/"

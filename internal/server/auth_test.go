@@ -24,6 +24,7 @@ func testAuthentication(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	b64 := auth.Basic(e.keyID, e.secret)
+	unknownID, unknownSecret := auth.NewKey() // a key never stored
 
 	tests := []struct {
 		name       string
@@ -32,23 +33,25 @@ func testAuthentication(t *testing.T, e *env) {
 		body       string
 		wantStatus int
 		wantDetail string
+		wantReason string // of scimd_auth_failures_total
 	}{
-		{"basic", "Basic " + b64, "GET", "", 200, ""},
-		{"basic lower-case scheme", "basic " + b64, "GET", "", 200, ""},
-		{"bearer base64", "Bearer " + b64, "GET", "", 200, ""},
-		{"bearer raw key", "Bearer " + e.secret, "GET", "", 200, ""},
-		{"raw key without scheme (Okta header mode)", e.secret, "GET", "", 200, ""},
-		{"raw base64 without scheme", b64, "GET", "", 200, ""},
-		{"no header", "", "GET", "", 401, "authentication required"},
-		{"garbage", "non-token", "GET", "", 401, "invalid credentials"},
-		{"wrong secret", "Basic " + auth.Basic(e.keyID, wrongSecret(e.secret)), "GET", "", 401, "invalid credentials"},
-		{"id and secret mismatch", "Basic " + base64.StdEncoding.EncodeToString([]byte(readID+":"+e.secret)), "GET", "", 401, "invalid credentials"},
-		{"other tenant's key", "Basic " + auth.Basic(otherID, otherSecret), "GET", "", 401, "invalid credentials"},
-		{"expired key", "Basic " + auth.Basic(expID, expSecret), "GET", "", 401, "expired"},
-		{"revoked key", "Basic " + auth.Basic(revID, revSecret), "GET", "", 401, "revoked"},
-		{"unknown scheme", "Digest " + b64, "GET", "", 401, "invalid credentials"},
-		{"read key reads", "Basic " + auth.Basic(readID, readSecret), "GET", "", 200, ""},
-		{"read key cannot write", "Basic " + auth.Basic(readID, readSecret), "POST", userJSON("r@example.com"), 403, "read-only"},
+		{"basic", "Basic " + b64, "GET", "", 200, "", ""},
+		{"basic lower-case scheme", "basic " + b64, "GET", "", 200, "", ""},
+		{"bearer base64", "Bearer " + b64, "GET", "", 200, "", ""},
+		{"bearer raw key", "Bearer " + e.secret, "GET", "", 200, "", ""},
+		{"raw key without scheme (Okta header mode)", e.secret, "GET", "", 200, "", ""},
+		{"raw base64 without scheme", b64, "GET", "", 200, "", ""},
+		{"no header", "", "GET", "", 401, "authentication required", auth.FailMissing},
+		{"garbage", "non-token", "GET", "", 401, "invalid credentials", auth.FailMalformed},
+		{"unknown User ID", "Basic " + auth.Basic(unknownID, unknownSecret), "GET", "", 401, "invalid credentials", auth.FailUnknownKey},
+		{"wrong secret", "Basic " + auth.Basic(e.keyID, wrongSecret(e.secret)), "GET", "", 401, "invalid credentials", auth.FailWrongSecret},
+		{"id and secret mismatch", "Basic " + base64.StdEncoding.EncodeToString([]byte(readID+":"+e.secret)), "GET", "", 401, "invalid credentials", auth.FailMalformed},
+		{"other tenant's key", "Basic " + auth.Basic(otherID, otherSecret), "GET", "", 401, "invalid credentials", auth.FailWrongTenant},
+		{"expired key", "Basic " + auth.Basic(expID, expSecret), "GET", "", 401, "expired", auth.FailExpired},
+		{"revoked key", "Basic " + auth.Basic(revID, revSecret), "GET", "", 401, "revoked", auth.FailRevoked},
+		{"unknown scheme", "Digest " + b64, "GET", "", 401, "invalid credentials", auth.FailMalformed},
+		{"read key reads", "Basic " + auth.Basic(readID, readSecret), "GET", "", 200, "", ""},
+		{"read key cannot write", "Basic " + auth.Basic(readID, readSecret), "POST", userJSON("r@example.com"), 403, "read-only", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,7 +59,13 @@ func testAuthentication(t *testing.T, e *env) {
 			if tc.method == "POST" {
 				path = "/Users"
 			}
+			before := e.counter("scimd_auth_failures_total", "reason", tc.wantReason)
 			r := e.doURL(tc.method, e.base+path, tc.body, "Authorization", tc.authz)
+			if tc.wantReason != "" {
+				if got := e.counter("scimd_auth_failures_total", "reason", tc.wantReason) - before; got != 1 {
+					t.Errorf("scimd_auth_failures_total{reason=%q} went up by %v, want 1", tc.wantReason, got)
+				}
+			}
 			if tc.wantStatus == 200 {
 				if r.status != 200 {
 					t.Fatalf("status %d, body %s", r.status, r.body)
@@ -89,7 +98,11 @@ func TestTenantGates(t *testing.T) {
 	t.Run("API keys option off", func(t *testing.T) {
 		e.setTenant(func(t *store.Tenant) { t.APIKeysEnabled = false })
 		defer e.setTenant(func(t *store.Tenant) { t.APIKeysEnabled = true })
+		before := e.counter("scimd_auth_failures_total", "reason", auth.FailKeysDisabled)
 		wantError(t, e.do("GET", "/Users", ""), http.StatusUnauthorized, "", "API Keys option")
+		if got := e.counter("scimd_auth_failures_total", "reason", auth.FailKeysDisabled) - before; got != 1 {
+			t.Errorf("scimd_auth_failures_total{reason=keys_disabled} went up by %v, want 1", got)
+		}
 	})
 	// An unknown tenant answers as a known one does to the same
 	// credentials, so that tenant names cannot be probed.
@@ -98,6 +111,12 @@ func TestTenantGates(t *testing.T) {
 		wrong = e.secret[:len(e.secret)-1] + "b"
 	}
 	t.Run("unknown tenant", func(t *testing.T) {
+		before := e.counter("scimd_auth_failures_total", "reason", "unknown_tenant")
+		defer func() {
+			if got := e.counter("scimd_auth_failures_total", "reason", "unknown_tenant") - before; got != 4 {
+				t.Errorf("scimd_auth_failures_total{reason=unknown_tenant} went up by %v, want 4", got)
+			}
+		}()
 		for _, authz := range []string{e.authz, "", "Bearer nonsense", "Basic " + auth.Basic("scimd_x_y", "z")} {
 			unknown := e.doURL("GET", e.srv.URL+"/t/nobody/scim/v2/Users", "", "Authorization", authz)
 			known := e.doURL("GET", e.base+"/Users", "", "Authorization", strings.Replace(authz, e.secret, "wrong", 1))

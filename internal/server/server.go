@@ -17,6 +17,7 @@ import (
 
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/limits"
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
@@ -42,6 +43,14 @@ type Config struct {
 	// queries are stopped past it and it is answered 503. 0 means
 	// DefaultQueryTimeout; negative, no bound.
 	QueryTimeout time.Duration
+	// Metrics, when set, counts the SCIM requests and authentication
+	// failures.
+	Metrics *metrics.Metrics
+	// Wrap, when set, is put between what every request gets (request
+	// id, access log, panic recovery) and the SCIM routes: it is given
+	// them and returns the handler of every request. The console uses it
+	// to serve its own paths; see NoteRequest.
+	Wrap func(scim http.Handler) http.Handler
 }
 
 // DefaultQueryTimeout is Config.QueryTimeout's default.
@@ -60,6 +69,8 @@ type Server struct {
 	unauth     sampler // which unauthenticated requests the activity log records
 	limits     *limits.Limiter
 	queryLimit time.Duration
+	metrics    *metrics.Metrics
+	handler    http.Handler // Wrap(routes), or routes
 
 	cursorMu  sync.Mutex
 	cursorKey cipher.AEAD // seals list cursors; nil until first needed
@@ -75,6 +86,7 @@ func New(cfg Config) *Server {
 		activity:   cfg.Activity,
 		limits:     cfg.Limits,
 		queryLimit: cfg.QueryTimeout,
+		metrics:    cfg.Metrics,
 	}
 	if s.queryLimit == 0 {
 		s.queryLimit = DefaultQueryTimeout
@@ -87,6 +99,10 @@ func New(cfg Config) *Server {
 	}
 	s.auth = &auth.Authenticator{Store: s.store, Logger: s.log, Now: s.now}
 	s.routes()
+	s.handler = http.HandlerFunc(s.route)
+	if cfg.Wrap != nil {
+		s.handler = cfg.Wrap(s.handler)
+	}
 	return s
 }
 
@@ -120,27 +136,66 @@ func (s *Server) routes() {
 	})
 
 	s.mux = http.NewServeMux()
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.Handle("GET /healthz", handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
-	})
-	s.mux.HandleFunc("GET /readyz", s.readyz)
+		return nil
+	}))
+	s.mux.Handle("GET /readyz", handlerFunc(s.readyz))
 	s.mux.Handle("/t/{tenant}/scim/", handlerFunc(s.pathTenant))
 	s.mux.Handle("/scim/", handlerFunc(s.hostTenant))
 }
 
-// ServeHTTP handles every request: request id, access log, panic recovery,
-// then routing.
+// ServeHTTP handles every request: request id, access log, metrics, panic
+// recovery, then routing (through Config.Wrap).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	reqID := r.Header.Get("X-Request-Id")
-	if reqID == "" || len(reqID) > 64 {
+	if reqID == "" || len(reqID) > 64 || !printable(reqID) {
 		reqID = newRequestID()
 	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	rec.Header().Set("X-Request-Id", reqID)
 	info := &requestInfo{id: reqID, log: s.log}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	r, act := s.beginActivity(r)
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "request_id", reqID, "panic", p, "stack", string(debug.Stack()))
+			if !rec.wrote {
+				writeError(rec, r, scim.Internal(fmt.Errorf("panic: %v", p)))
+			}
+		}
+		d := s.now().Sub(start)
+		ua := r.UserAgent()
+		client := ""
+		if info.scim {
+			client = scim.ClientOf(ua)
+			s.metrics.SCIMRequest(r.Method, info.resource, ua, rec.status, d)
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", reqID), slog.String("tenant", info.tenant), slog.String("key_id", info.keyID),
+			slog.String("client", client), slog.String("method", r.Method), slog.String("route", info.route),
+			slog.String("path", r.URL.Path), slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+			slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("user_agent", ua))
+		s.endActivity(act, r, info, rec.status, start)
+	}()
+	s.handler.ServeHTTP(rec, r)
+}
+
+// printable reports whether s is printable ASCII without spaces, as a
+// request id taken from a header must be to reach the log.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// route serves what Config.Wrap hands back: the server's own routes.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if p := cleanPath(r.URL.Path); p != r.URL.Path {
 		// A base URL pasted with a trailing slash makes clients ask for
 		// .../scim/v2//Users (seen from Okta); ServeMux would answer with a
@@ -152,20 +207,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL = &u
 		r = &r2
 	}
-	r, act := s.beginActivity(r)
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error("panic serving request", "request_id", reqID, "panic", p, "stack", string(debug.Stack()))
-			if !rec.wrote {
-				writeError(rec, r, scim.Internal(fmt.Errorf("panic: %v", p)))
-			}
-		}
-		s.log.Info("request", "request_id", reqID, "method", r.Method, "path", r.URL.Path,
-			"tenant", info.tenant, "key", info.keyID, "status", rec.status,
-			"duration_ms", float64(s.now().Sub(start).Microseconds())/1000, "user_agent", r.UserAgent())
-		s.endActivity(act, r, info, rec.status, start)
-	}()
-	s.mux.ServeHTTP(rec, r)
+	s.mux.ServeHTTP(w, r)
+}
+
+// NoteRequest tells the access log the tenant and the route pattern of a
+// request that a Config.Wrap handler serves itself.
+func NoteRequest(ctx context.Context, tenant, route string) {
+	if i, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		i.tenant, i.route = tenant, route
+	}
+}
+
+// RequestID is the id of the request ctx belongs to (its X-Request-Id),
+// or "" outside a request.
+func RequestID(ctx context.Context) string {
+	if i, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return i.id
+	}
+	return ""
 }
 
 // cleanPath returns p with runs of '/' collapsed and without a trailing
@@ -188,22 +247,24 @@ func cleanPath(p string) string {
 	return string(b)
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if _, err := s.store.Tenant(ctx, ""); err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.log.Error("readiness check failed", "err", err)
+		s.log.Error("readiness check failed", "request_id", RequestID(r.Context()), "err", err)
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "ready")
+	return nil
 }
 
 // pathTenant serves /t/{tenant}/scim/...
 func (s *Server) pathTenant(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("tenant")
 	prefix := "/t/" + name
+	infoFrom(r.Context()).routePrefix = "/t/{tenant}"
 	r2 := r.Clone(r.Context())
 	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
 	r2.URL.RawPath = ""
@@ -235,12 +296,17 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	}
 	info := infoFrom(r.Context())
 	info.tenant = name
+	info.scim, info.resource = true, metrics.ResourceOf(r.URL.Path)
 	t, err := s.store.Tenant(r.Context(), name)
 	if errors.Is(err, store.ErrNotFound) {
 		// Answered as an existing tenant answers the same credentials (a
 		// key of another tenant is no key here), so that tenant names
 		// cannot be probed without a key.
-		if _, err := s.auth.Authenticate(r.Context(), store.Tenant{APIKeysEnabled: true}, r.Header.Get("Authorization")); err != nil {
+		_, err := s.auth.Authenticate(r.Context(), store.Tenant{APIKeysEnabled: true}, r.Header.Get("Authorization"))
+		if err == nil || auth.FailureReason(err) != "" {
+			s.metrics.AuthFailure("unknown_tenant")
+		}
+		if err != nil {
 			return err
 		}
 		return scim.Unauthorized("invalid credentials: unknown User ID or wrong API key for this tenant")
@@ -251,6 +317,9 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 	noteTenant(r.Context(), t, r.URL.Path)
 	p, err := s.auth.Authenticate(r.Context(), t, r.Header.Get("Authorization"))
 	if err != nil {
+		if reason := auth.FailureReason(err); reason != "" {
+			s.metrics.AuthFailure(reason)
+		}
 		return err
 	}
 	info.keyID = p.KeyID
@@ -268,11 +337,11 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 		// its own: one tenant cannot take the database connections, the
 		// writer or the CPU the others need.
 		if err := s.limits.Allow(p.KeyID, float64(t.RateLimit)); err != nil {
-			return refused(w, err)
+			return s.refused(w, err)
 		}
 		release, err := s.limits.Acquire(ctx, t.ID)
 		if err != nil {
-			return refused(w, err)
+			return s.refused(w, err)
 		}
 		defer release()
 	}
@@ -296,10 +365,15 @@ func (s *Server) serveTenant(w http.ResponseWriter, r *http.Request, name, prefi
 }
 
 // refused answers a request the limits refused: 429 with Retry-After.
-func refused(w http.ResponseWriter, err error) error {
+func (s *Server) refused(w http.ResponseWriter, err error) error {
 	var rf *limits.Refusal
 	if !errors.As(err, &rf) {
 		return err // the client went away while waiting
+	}
+	if rf.Reason == limits.ReasonKeyRate {
+		s.metrics.LimitRejection(metrics.LimitRate)
+	} else {
+		s.metrics.LimitRejection(metrics.LimitConcurrency)
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(int(rf.RetryAfter.Seconds())))
 	return scim.Errorf(http.StatusTooManyRequests, "", "%s (retry after %d s)", rf.Error(), int(rf.RetryAfter.Seconds()))
@@ -335,6 +409,9 @@ func baseURL(r *http.Request, path string) string {
 // requestInfo collects what the access log reports about a request.
 type requestInfo struct {
 	id, tenant, keyID, base string
+	route, routePrefix      string // the ServeMux pattern that served it, below routePrefix
+	scim                    bool   // a tenant's SCIM request (counted in the metrics)
+	resource                string // its resource label (metrics.ResourceOf)
 	log                     *slog.Logger
 }
 
@@ -357,6 +434,7 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	bytes  int64 // of the body
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -368,14 +446,22 @@ func (r *statusRecorder) WriteHeader(code int) {
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	r.wrote = true
-	return r.ResponseWriter.Write(b)
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // handlerFunc is an HTTP handler that returns its failure as a value; the
 // server writes it as a SCIM error.
 type handlerFunc func(http.ResponseWriter, *http.Request) error
 
 func (f handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if i, ok := r.Context().Value(infoKey{}).(*requestInfo); ok && r.Pattern != "" {
+		i.route = i.routePrefix + r.Pattern
+	}
 	if err := f(w, r); err != nil {
 		writeError(w, r, err)
 	}

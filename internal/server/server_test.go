@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/postgres"
@@ -33,6 +36,7 @@ type env struct {
 	authz  string // Authorization header value for the key
 	keyID  string
 	secret string
+	reg    *prometheus.Registry // the server's metrics
 }
 
 func newEnv(t testing.TB) *env { return newEnvOn(t, "sqlite") }
@@ -79,7 +83,8 @@ func newEnvOn(t testing.TB, backend string) *env {
 	e.keyID, e.secret = e.newKey(e.tenant, store.ScopeWrite, time.Time{})
 	e.authz = "Basic " + auth.Basic(e.keyID, e.secret)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.srv = httptest.NewServer(server.New(server.Config{Store: st, Logger: logger, BaseDomain: "scim.example"}))
+	e.reg = prometheus.NewRegistry()
+	e.srv = httptest.NewServer(server.New(server.Config{Store: st, Logger: logger, BaseDomain: "scim.example", Metrics: metrics.New(e.reg)}))
 	t.Cleanup(e.srv.Close)
 	e.base = e.srv.URL + "/t/acme/scim/v2"
 	return e
@@ -218,6 +223,29 @@ func wantError(t testing.TB, r response, status int, scimType, detailFragment st
 	if d, _ := r.json["detail"].(string); d == "" || !strings.Contains(d, detailFragment) {
 		t.Errorf("detail = %q, want it to contain %q", d, detailFragment)
 	}
+}
+
+// counter is the value of the server's counter name with the given label
+// (0 when it has no such series).
+func (e *env) counter(name, label, value string) float64 {
+	e.t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,7 @@ type DB struct {
 	// fail with a serialization failure or a deadlock.
 	maxAttempts int
 	backoff     func(attempt int) time.Duration
+	obs         atomic.Pointer[Observer] // see SetObserver
 
 	closeOnce sync.Once
 }
@@ -255,7 +257,14 @@ func retry(ctx context.Context, attempts int, backoff func(int) time.Duration, f
 // retry runs fn, a statement or a few outside a transaction, with the DB's
 // retry policy.
 func (db *DB) retry(ctx context.Context, fn func() error) error {
-	return retry(ctx, db.maxAttempts, db.backoff, fn)
+	var prev error
+	return retry(ctx, db.maxAttempts, db.backoff, func() error {
+		if prev != nil {
+			db.retried(prev)
+		}
+		prev = fn()
+		return prev
+	})
 }
 
 // dbErr translates driver errors into the store's: no rows → ErrNotFound,

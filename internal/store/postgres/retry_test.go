@@ -100,6 +100,8 @@ func TestTxRetriesSerializationFailure(t *testing.T) {
 	if _, err := db.pool.Exec(ctx, "CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL); INSERT INTO counter VALUES (1, 0)"); err != nil {
 		t.Fatal(err)
 	}
+	var retried []string
+	db.SetObserver(Observer{Retry: func(code string) { retried = append(retried, code) }})
 	attempts := 0
 	err := db.Backend().Write(ctx, sqlstore.TxOptions{Serializable: true}, func(ctx context.Context, q sqlstore.Querier) error {
 		attempts++
@@ -124,6 +126,9 @@ func TestTxRetriesSerializationFailure(t *testing.T) {
 	}
 	if attempts != 2 {
 		t.Errorf("fn ran %d times, want 2", attempts)
+	}
+	if len(retried) != 1 || retried[0] != "40001" {
+		t.Errorf("observed retries %v, want [40001]", retried)
 	}
 	var n int
 	if err := db.pool.QueryRow(ctx, "SELECT n FROM counter").Scan(&n); err != nil || n != 101 {

@@ -60,6 +60,8 @@ type writer struct {
 	commits, requests atomic.Int64
 	// maxHold is maxHold, shorter in tests.
 	maxHold time.Duration
+	waiting atomic.Int64             // callers of writeTx not yet taken by the writer
+	obs     atomic.Pointer[Observer] // see SetObserver
 }
 
 func newWriter(pool *sql.DB, ws *stmtCache) *writer {
@@ -84,11 +86,14 @@ func (w *writer) close() {
 // store: it runs on the writer's goroutine.
 func (db *DB) writeTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	db.w.waiting.Add(1)
 	select {
-	case db.w.reqs <- r:
+	case db.w.reqs <- r: // the writer counted it out
 	case <-ctx.Done():
+		db.w.waiting.Add(-1)
 		return ctx.Err()
 	case <-db.w.quit:
+		db.w.waiting.Add(-1)
 		return errClosed
 	}
 	<-r.done // even when ctx ends: fn may be running or committing
@@ -104,6 +109,7 @@ func (w *writer) run() {
 	for {
 		select {
 		case r := <-w.reqs:
+			w.waiting.Add(-1)
 			batch = append(batch[:0], r)
 		case <-w.quit:
 			return
@@ -112,6 +118,7 @@ func (w *writer) run() {
 		for len(batch) < maxBatch {
 			select {
 			case r := <-w.reqs:
+				w.waiting.Add(-1)
 				batch = append(batch, r)
 			default:
 				break fill
@@ -179,9 +186,13 @@ func (w *writer) runBatch(batch []*writeReq) {
 		}
 		r.finish(err)
 	}
+	start := time.Now()
 	err = dbErr(tx.Commit())
 	w.commits.Add(1)
 	w.requests.Add(int64(len(ok)))
+	if o := w.obs.Load(); o != nil && o.Commit != nil {
+		o.Commit(len(ok), time.Since(start))
+	}
 	for _, r := range ok {
 		r.finish(err)
 	}
