@@ -18,6 +18,9 @@ const (
 	// Okta and Entra ID send a handful at a time; a tenant that sends
 	// more waits, and the pool of database connections stays shared.
 	DefaultTenantConcurrency = 8
+	// DefaultTenantHeavy: reads of one tenant that may return a group's
+	// members (up to 100,000 of them, tens of MB to render) at once.
+	DefaultTenantHeavy = 2
 	// DefaultQueueWait: how long a request waits for its tenant's slot.
 	DefaultQueueWait = 2 * time.Second
 	// DefaultKeyRate and DefaultKeyBurst: requests per second of one API
@@ -33,6 +36,7 @@ const (
 // TenantConcurrency or KeyRate turns that limit off.
 type Config struct {
 	TenantConcurrency int
+	TenantHeavy       int
 	QueueWait         time.Duration
 	KeyRate           float64
 	KeyBurst          int
@@ -44,9 +48,14 @@ type Limiter struct {
 	cfg Config
 
 	mu      sync.Mutex
-	tenants map[int64]*bulkhead
+	tenants map[bulkheadKey]*bulkhead
 	keys    map[string]*bucket
 	swept   time.Time
+}
+
+type bulkheadKey struct {
+	tenant int64
+	heavy  bool
 }
 
 type bulkhead struct {
@@ -64,6 +73,9 @@ func New(cfg Config) *Limiter {
 	if cfg.TenantConcurrency == 0 {
 		cfg.TenantConcurrency = DefaultTenantConcurrency
 	}
+	if cfg.TenantHeavy == 0 {
+		cfg.TenantHeavy = DefaultTenantHeavy
+	}
 	if cfg.QueueWait <= 0 {
 		cfg.QueueWait = DefaultQueueWait
 	}
@@ -76,7 +88,7 @@ func New(cfg Config) *Limiter {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Limiter{cfg: cfg, tenants: map[int64]*bulkhead{}, keys: map[string]*bucket{}}
+	return &Limiter{cfg: cfg, tenants: map[bulkheadKey]*bulkhead{}, keys: map[string]*bucket{}}
 }
 
 // Refusal says why a request was refused and when to try again.
@@ -102,14 +114,24 @@ const (
 // (or until ctx ends) for one; it returns the function that gives it back,
 // or a *Refusal.
 func (l *Limiter) Acquire(ctx context.Context, tenantID int64) (release func(), err error) {
-	if l.cfg.TenantConcurrency < 0 {
+	return l.acquire(ctx, bulkheadKey{tenant: tenantID}, l.cfg.TenantConcurrency)
+}
+
+// AcquireHeavy is Acquire for the tenant's heavy reads (a group with its
+// members), of which fewer run at once, within its slots of Acquire.
+func (l *Limiter) AcquireHeavy(ctx context.Context, tenantID int64) (release func(), err error) {
+	return l.acquire(ctx, bulkheadKey{tenant: tenantID, heavy: true}, l.cfg.TenantHeavy)
+}
+
+func (l *Limiter) acquire(ctx context.Context, key bulkheadKey, size int) (release func(), err error) {
+	if size < 0 {
 		return func() {}, nil
 	}
 	l.mu.Lock()
-	b := l.tenants[tenantID]
+	b := l.tenants[key]
 	if b == nil {
-		b = &bulkhead{slots: make(chan struct{}, l.cfg.TenantConcurrency)}
-		l.tenants[tenantID] = b
+		b = &bulkhead{slots: make(chan struct{}, size)}
+		l.tenants[key] = b
 	}
 	b.used = l.cfg.Now()
 	l.sweepLocked()

@@ -121,6 +121,13 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	proj := groupProjection(r)
 	withMembers := proj.wants("members")
+	if withMembers {
+		release, err := s.heavy(w, r)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	g, err := s.store.Group(r.Context(), tenantOf(r).ID, id, withMembers)
 	if err != nil {
 		return groupError(id, err)
@@ -139,6 +146,13 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, lq listQuery
 		return err
 	}
 	withMembers := lq.proj.wants("members")
+	if withMembers {
+		release, err := s.heavy(w, r)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	page, err := s.store.ListGroups(r.Context(), tenantOf(r).ID, lq.q, withMembers)
 	if err != nil {
 		return err
@@ -160,6 +174,13 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, lq listQuery
 // result: the group, with members when withMembers is set, or, when
 // noContent is set, 204 No Content with the new ETag.
 func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, withMembers, noContent bool, change func(g *store.Group) ([]store.MemberOp, error)) error {
+	if withMembers {
+		release, err := s.heavy(w, r)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	id := r.PathValue("id")
 	var before map[string]any
 	var beforeVersion int64
@@ -326,4 +347,18 @@ func noteMemberOps(attrs map[string]any, ops []store.MemberOp) map[string]any {
 		out["members.removedAll"] = true
 	}
 	return out
+}
+
+// heavy takes one of the tenant's slots for requests that return groups
+// with their members (a group may have 100,000), so that few of them take
+// memory at once; it answers 429 when none frees in time.
+func (s *Server) heavy(w http.ResponseWriter, r *http.Request) (func(), error) {
+	if s.limits == nil {
+		return func() {}, nil
+	}
+	release, err := s.limits.AcquireHeavy(r.Context(), tenantOf(r).ID)
+	if err != nil {
+		return nil, s.refused(w, err)
+	}
+	return release, nil
 }

@@ -39,6 +39,18 @@ func (b *blockingStore) ListUsers(ctx context.Context, tenantID int64, q store.Q
 	return b.Store.ListUsers(ctx, tenantID, q)
 }
 
+func (b *blockingStore) Group(ctx context.Context, tenantID int64, id string, members bool) (store.Group, error) {
+	if tenantID == b.tenant && members {
+		b.entered <- struct{}{}
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+			return store.Group{}, ctx.Err()
+		}
+	}
+	return b.Store.Group(ctx, tenantID, id, members)
+}
+
 type limitsEnv struct {
 	srv          *httptest.Server
 	st           *blockingStore
@@ -191,5 +203,31 @@ func TestFilterCost(t *testing.T) {
 		if st != tc.status || !strings.Contains(body, tc.detail) || tc.status == 400 && !strings.Contains(body, `"scimType":"invalidFilter"`) {
 			t.Errorf("%.60s…: %d %s; want %d %q", tc.filter, st, body, tc.status, tc.detail)
 		}
+	}
+}
+
+// TestHeavyReads: reads that return a group's members have fewer slots of
+// their own; other reads of the tenant go on meanwhile.
+func TestHeavyReads(t *testing.T) {
+	e := newLimitsEnv(t, server.Config{Limits: limits.New(limits.Config{TenantHeavy: 1, QueueWait: 100 * time.Millisecond})})
+	at := time.Now()
+	if _, err := e.st.CreateGroup(t.Context(), e.acme.ID, store.Group{ID: "g-1", Created: at, Modified: at, Attrs: map[string]any{"displayName": "One"}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int)
+	go func() {
+		st, _, _ := e.get(t, "acme", e.keyA, "/Groups/g-1")
+		done <- st
+	}()
+	<-e.st.entered
+	if st, h, body := e.get(t, "acme", e.keyA, "/Groups/g-1"); st != 429 || h.Get("Retry-After") != "1" {
+		t.Errorf("a second read with members: %d %s; want 429", st, body)
+	}
+	if st, _, body := e.get(t, "acme", e.keyA, "/Groups/g-1?excludedAttributes=members"); st != 200 {
+		t.Errorf("a read without members: %d %s", st, body)
+	}
+	close(e.st.release)
+	if st := <-done; st != 200 {
+		t.Errorf("the held read: %d", st)
 	}
 }
