@@ -28,10 +28,13 @@ const (
 	sqlRevokeAppKey  = "UPDATE app_keys SET revoked = ? WHERE id = ? AND revoked IS NULL"
 
 	// The status lookups: each an index lookup (users_id, users_user_name,
-	// archived_users_id).
+	// archived_users_id). A user has one archived record at most (a
+	// restore deletes it), so the archived lookup has no ORDER BY, which
+	// would make SQLite's planner walk the tenant's archive in the order
+	// of archived_users_deleted instead.
 	sqlStatusByID       = "SELECT id, user_name, active FROM users WHERE tenant_id = ? AND id = ?"
 	sqlStatusByUserName = "SELECT id, user_name, active FROM users WHERE tenant_id = ? AND user_name_fold = ?"
-	sqlArchivedStatus   = "SELECT id, user_name FROM archived_users WHERE tenant_id = ? AND id = ? ORDER BY deleted DESC, seq DESC LIMIT 1"
+	sqlArchivedStatus   = "SELECT id, user_name FROM archived_users WHERE tenant_id = ? AND id = ? LIMIT 1"
 )
 
 // scanAppKeys reads the rows of sqlAppKey and sqlAppKeys: one per key and

@@ -577,5 +577,9 @@ func (s *Store) Statement(name string) string {
 		"group.userGroups":       s.groups.userGroups,
 		"group.touchParents":     sqlTouchParents,
 		"group.deleteMembership": sqlDeleteMemberOfs,
+		"host.statusByID":        sqlStatusByID,
+		"host.statusByUserName":  sqlStatusByUserName,
+		"host.archivedStatus":    sqlArchivedStatus,
+		"host.appKey":            sqlAppKey,
 	}[name]
 }
