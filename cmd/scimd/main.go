@@ -94,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdKeys(ctx, args[1:], getenv, stdout)
 	case "users", "user":
 		return cmdUsers(ctx, args[1:], getenv, stdout)
+	case "appkeys", "appkey":
+		return cmdAppKeys(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -65,6 +65,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention)
+	handler = withHostAPI(st, logger, handler)
 	defer closeConsole()
 	srv := &http.Server{
 		Handler:           handler,
