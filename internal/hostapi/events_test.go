@@ -281,7 +281,9 @@ func testLongPoll(t *testing.T, e *env) {
 			if len(r.page.Events) != 1 || r.page.Events[0].Resource.ID != id || r.page.NextCursor != r.page.Events[0].Cursor {
 				t.Errorf("long poll answered %+v, want the new user's event", r.page)
 			}
-			if lag := time.Since(written); r.took < 300*time.Millisecond || lag > 5*time.Second {
+			// Other tests' transactions on a shared PostgreSQL server may
+			// hold the event back for a moment: the bound is loose.
+			if lag := time.Since(written); r.took < 300*time.Millisecond || lag > 15*time.Second {
 				t.Errorf("long poll took %v, answered %v after the write", r.took, lag)
 			}
 			t.Logf("answered %v after the write", time.Since(written))
@@ -299,15 +301,14 @@ func testLongPoll(t *testing.T, e *env) {
 	})
 	t.Run("filtered out", func(t *testing.T) {
 		start := e.head()
-		ch := e.inst.getAsync(t, ctx, "/api/v1/events?wait=1500ms&types=group.*&after="+start, e.all)
-		time.Sleep(200 * time.Millisecond)
 		e.createUser("acme", "filtered", true)
-		r := <-ch
-		if r.err != nil || r.status != http.StatusOK || len(r.page.Events) != 0 {
-			t.Fatalf("long poll: %d %v %+v", r.status, r.err, r.page)
+		head := e.head()
+		r := <-e.inst.getAsync(t, ctx, "/api/v1/events?wait=300ms&types=group.*&after="+start, e.all)
+		if r.err != nil || r.status != http.StatusOK || len(r.page.Events) != 0 || r.took < 300*time.Millisecond {
+			t.Fatalf("long poll: %d %v %+v after %v", r.status, r.err, r.page, r.took)
 		}
-		if r.page.NextCursor == start || r.page.NextCursor != e.head() {
-			t.Errorf("next_cursor %q: want it past the skipped user event (%q), not the start %q", r.page.NextCursor, e.head(), start)
+		if r.page.NextCursor != head {
+			t.Errorf("next_cursor %q: want it past the skipped user event (%q), not the start %q", r.page.NextCursor, head, start)
 		}
 	})
 }
