@@ -54,12 +54,15 @@ Commands:
   scimd tenants list
   scimd tenants activate NAME       activate SCIM provisioning for the tenant
   scimd tenants deactivate NAME
-  scimd tenants set NAME [--api-keys on|off] [--password-signin on|off] [--on-delete archive|purge]
+  scimd tenants set NAME [--api-keys on|off] [--password-signin on|off] [--on-delete archive|purge] [--rate-limit N]
   scimd keys create --tenant NAME --name LABEL [--scope read|write] [--expires DURATION] [--json]
   scimd keys list --tenant NAME
   scimd keys revoke --tenant NAME USERID
   scimd users purge --tenant NAME ID   permanently delete a user's data
   scimd operators create EMAIL --password-stdin   an operator of the /operator/ console pages
+  scimd appkeys create --name NAME [--tenants all|a,b] [--json]   a key of your application for /api/v1
+  scimd appkeys list
+  scimd appkeys revoke ID
   scimd healthcheck [--url URL]     exit 0 if the scimd at SCIMD_LISTEN answers /healthz (a container's HEALTHCHECK)
   scimd version                     the version, commit and Go version of this binary (also --version)
 
@@ -82,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 // groups are the commands that take a subcommand.
 var groups = map[string]string{"tenants": "tenants", "tenant": "tenants", "keys": "keys", "key": "keys",
-	"users": "users", "user": "users", "operators": "operators", "operator": "operators"}
+	"users": "users", "user": "users", "operators": "operators", "operator": "operators", "appkeys": "appkeys", "appkey": "appkeys"}
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -122,6 +125,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return cmdHealthcheck(ctx, args[1:], getenv, stdout)
 	case "version", "--version", "-version":
 		return cmdVersion(args[1:], stdout)
+	case "appkeys", "appkey":
+		return cmdAppKeys(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -253,6 +253,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	lim := limits.New(limits.Config{TenantConcurrency: c.tenantConcurrency, KeyRate: float64(c.keyRate)})
 	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m, lim)
+	handler = withHostAPI(st, logger, handler)
 	defer closeConsole()
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()

@@ -357,10 +357,16 @@ func scanEvent(rows Rows) (store.Event, error) {
 	return e, nil
 }
 
-// EventsHead returns the position of the newest visible event.
+// EventsHead returns the position of the newest visible event. When none
+// is visible because retention deleted them all, it is the horizon: a
+// reader that resumes there has missed nothing, and one that resumed
+// before it would be told its cursor expired.
 func (s *Store) EventsHead(ctx context.Context) (store.EventPosition, error) {
 	var p store.EventPosition
 	err := s.q.QueryRow(ctx, "SELECT e.tx, e.seq FROM events e WHERE "+s.d.EventVisible("e")+" ORDER BY e.tx DESC, e.seq DESC LIMIT 1").Scan(&p.Tx, &p.Seq)
+	if err == store.ErrNotFound {
+		err = s.q.QueryRow(ctx, sqlHorizon).Scan(&p.Tx, &p.Seq)
+	}
 	if err == store.ErrNotFound {
 		return store.EventPosition{}, nil
 	}

@@ -540,11 +540,16 @@ func (s *Store) DeleteGroupIf(ctx context.Context, tenantID int64, id string, ch
 // reached both ways is "direct"), in the groups' creation order. One query
 // serves the whole batch.
 func (s *Store) UserGroups(ctx context.Context, tenantID int64, userIDs []string) (map[string][]store.GroupRef, error) {
+	return s.userGroupsIn(ctx, s.q, tenantID, userIDs)
+}
+
+// userGroupsIn is UserGroups read through r.
+func (s *Store) userGroupsIn(ctx context.Context, r Reader, tenantID int64, userIDs []string) (map[string][]store.GroupRef, error) {
 	out := make(map[string][]store.GroupRef)
 	if len(userIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.q.Query(ctx, s.groups.userGroups, tenantID, s.d.List(userIDs))
+	rows, err := r.Query(ctx, s.groups.userGroups, tenantID, s.d.List(userIDs))
 	if err != nil {
 		return nil, err
 	}
@@ -582,5 +587,9 @@ func (s *Store) Statement(name string) string {
 		"group.userGroups":       s.groups.userGroups,
 		"group.touchParents":     sqlTouchParents,
 		"group.deleteMembership": sqlDeleteMemberOfs,
+		"host.statusByID":        sqlStatusByID,
+		"host.statusByUserName":  sqlStatusByUserName,
+		"host.archivedStatus":    sqlArchivedStatus,
+		"host.appKey":            sqlAppKey,
 	}[name]
 }

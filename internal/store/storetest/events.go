@@ -26,6 +26,7 @@ var eventTests = []struct {
 	{"EventsPaging", testEventsPaging},
 	{"EventsConcurrentWriters", testEventsConcurrent},
 	{"EventsRetention", testEventsRetention},
+	{"EventsHeadAfterRetention", testEventsHeadAfterRetention},
 	{"EventsPurgeScrubs", testEventsPurgeScrubs},
 }
 
