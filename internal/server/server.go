@@ -33,6 +33,9 @@ type Config struct {
 	Now func() time.Time
 	// Activity, when set, is told of every tenant's SCIM request.
 	Activity ActivityRecorder
+	// SecurityEvents, when set, is advertised in /ServiceProviderConfig
+	// (RFC 9967 §4); nil advertises no Security Event Tokens.
+	SecurityEvents *SecurityEvents
 }
 
 // Server serves SCIM for every tenant in the store.
@@ -46,6 +49,8 @@ type Server struct {
 	mux        *http.ServeMux
 	activity   ActivityRecorder
 	unauth     sampler // which unauthenticated requests the activity log records
+	// securityEvents is what the ServiceProviderConfig advertises of SETs.
+	securityEvents *SecurityEvents
 
 	cursorMu  sync.Mutex
 	cursorKey cipher.AEAD // seals list cursors; nil until first needed
@@ -59,6 +64,8 @@ func New(cfg Config) *Server {
 		baseDomain: strings.ToLower(strings.TrimPrefix(cfg.BaseDomain, ".")),
 		now:        cfg.Now,
 		activity:   cfg.Activity,
+
+		securityEvents: cfg.SecurityEvents,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
