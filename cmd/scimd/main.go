@@ -6,6 +6,7 @@
 //	scimd tenants create|list|activate|deactivate|set ...
 //	scimd keys create|list|revoke ...
 //	scimd users purge ...
+//	scimd set-keys list|rotate ...
 //
 // Run "scimd help" for the details.
 package main
@@ -59,6 +60,7 @@ Commands:
   scimd keys revoke --tenant NAME USERID
   scimd users purge --tenant NAME ID   permanently delete a user's data
   scimd operators create EMAIL --password-stdin   an operator of the /operator/ console pages
+  scimd set-keys list|rotate [--grace DURATION] [--json]   the keys that sign Security Event Tokens
 
 Every command takes --database URL (default sqlite:scimd.db, env SCIMD_DATABASE):
 sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdKeys(ctx, args[1:], getenv, stdout)
 	case "users", "user":
 		return cmdUsers(ctx, args[1:], getenv, stdout)
+	case "set-keys", "set-key":
+		return cmdSETKeys(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -179,15 +179,21 @@ func newUserID() string {
 
 // consoleHandler returns the SCIM server, with the admin console and
 // activity recording in front of it when the store supports them, and a
-// function that flushes the activity queue on shutdown.
-func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration) (http.Handler, func()) {
+// function that flushes the activity queue on shutdown. opts complete the
+// SCIM server's Config.
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, opts ...func(*server.Config)) (http.Handler, func()) {
+	cfg := server.Config{Store: st, Logger: logger, BaseDomain: baseDomain}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	cs, ok := st.(store.ConsoleStore)
 	if !ok {
 		logger.Warn("this database backend has no console storage: the admin console and activity log are off")
-		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain}), func() {}
+		return server.New(cfg), func() {}
 	}
 	rec := activity.New(activity.Config{Store: cs, Logger: logger, Retention: retention})
-	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec})
+	cfg.Activity = rec
+	scim := server.New(cfg)
 	con := console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim})
 	ctx, cancel := context.WithCancel(context.Background())
 	go con.SweepSessions(ctx, 15*time.Minute)

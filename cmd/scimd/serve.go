@@ -31,6 +31,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	baseDomain := fs.String("base-domain", getenv("SCIMD_BASE_DOMAIN"), "serve tenant T also at T.DOMAIN")
 	dev := fs.Bool("dev", false, "on an empty database, create tenant demo with an active key and print it")
 	retention := fs.Duration("activity-retention", activity.DefaultRetention, "how long provisioning activity is kept (negative: forever)")
+	setOpts := setFlags(fs, getenv)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -64,8 +65,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention)
+	sets, err := setOpts.open(ctx, st, logger, addr, *baseDomain)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention, sets.advertise)
 	defer closeConsole()
+	handler = sets.mount(handler)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
