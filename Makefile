@@ -31,6 +31,7 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run='^$$' -fuzz=FuzzEventsParams -fuzztime=30s -fuzzminimizetime=5s ./internal/hostapi/
 	$(GO) test -run='^$$' -fuzz=FuzzUsersParams -fuzztime=30s -fuzzminimizetime=5s ./internal/hostapi/
 	$(GO) test -run='^$$' -fuzz=FuzzAppKeyID -fuzztime=30s -fuzzminimizetime=5s ./internal/auth/
+	$(GO) test -run='^$$' -fuzz=FuzzParsePollRequest -fuzztime=30s -fuzzminimizetime=5s ./internal/secevent/
 
 bench: ## run the benchmarks (PostgreSQL ones on a throwaway server)
 	bash scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -7,6 +7,7 @@
 //	scimd keys create|list|revoke ...
 //	scimd users purge ...
 //	scimd version
+//	scimd set-keys list|rotate ...
 //
 // Run "scimd help" for the details.
 package main
@@ -63,6 +64,7 @@ Commands:
   scimd appkeys create --name NAME [--tenants all|a,b] [--json]   a key of your application for /api/v1
   scimd appkeys list
   scimd appkeys revoke ID
+  scimd set-keys list|rotate [--grace DURATION] [--json]   the keys that sign Security Event Tokens
   scimd healthcheck [--url URL]     exit 0 if the scimd at SCIMD_LISTEN answers /healthz (a container's HEALTHCHECK)
   scimd version                     the version, commit and Go version of this binary (also --version)
 
@@ -127,6 +129,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return cmdVersion(args[1:], stdout)
 	case "appkeys", "appkey":
 		return cmdAppKeys(ctx, args[1:], getenv, stdout)
+	case "set-keys", "set-key":
+		return cmdSETKeys(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

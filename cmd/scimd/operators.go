@@ -182,20 +182,26 @@ func newUserID() string {
 
 // consoleHandler returns the SCIM server, with the admin console and
 // activity recording in front of it when the store supports them, and a
-// function that flushes the activity queue on shutdown.
-func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, proxies []netip.Prefix, m *metrics.Metrics, lim *limits.Limiter) (http.Handler, func()) {
+// function that flushes the activity queue on shutdown. opts complete the
+// SCIM server's Config.
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, proxies []netip.Prefix, m *metrics.Metrics, lim *limits.Limiter, opts ...func(*server.Config)) (http.Handler, func()) {
+	cfg := server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Metrics: m, Limits: lim}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	cs, ok := st.(store.ConsoleStore)
 	if !ok {
 		logger.Warn("this database backend has no console storage: the admin console and activity log are off")
-		return server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Metrics: m, Limits: lim}), func() {}
+		return server.New(cfg), func() {}
 	}
 	rec := activity.New(activity.Config{Store: cs, Logger: logger, Retention: retention})
+	cfg.Activity = rec
 	var con *console.Console
-	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec, Metrics: m, Limits: lim,
-		Wrap: func(next http.Handler) http.Handler {
-			con = console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: next, Metrics: m, TrustedProxies: proxies})
-			return con
-		}})
+	cfg.Wrap = func(next http.Handler) http.Handler {
+		con = console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: next, Metrics: m, TrustedProxies: proxies})
+		return con
+	}
+	scim := server.New(cfg)
 	m.WatchActivity(rec, scim.UnauthenticatedDropped)
 	ctx, cancel := context.WithCancel(context.Background())
 	go con.SweepSessions(ctx, 15*time.Minute)

@@ -53,6 +53,7 @@ type serveConfig struct {
 	eventsRetention              time.Duration
 	tenantConcurrency, keyRate   int
 	maxConns, maxConnsPerAddr    int
+	setIssuer, setPollKeyFile    string
 }
 
 // serveFlags defines serve's flags, which fill c. Every flag has an
@@ -96,6 +97,8 @@ func serveFlags(c *serveConfig) (*flag.FlagSet, map[string]string) {
 		"connections held at once; past three quarters, idle ones are closed (negative: no limit)")
 	integer(&c.maxConnsPerAddr, "max-connections-per-address", "SCIMD_MAX_CONNECTIONS_PER_ADDRESS", connlimit.DefaultPerAddr,
 		"connections of one client address; behind a proxy, the proxy's (negative: no limit)")
+	str(&c.setIssuer, "set-issuer", "SCIMD_SET_ISSUER", "", "the \"iss\" of Security Event Tokens: this deployment's base `URL` (default https://BASE-DOMAIN, else http://LISTEN)")
+	str(&c.setPollKeyFile, "set-poll-key-file", "SCIMD_SET_POLL_KEY_FILE", "", "serve the RFC 8936 SET poll endpoint to the keys in `FILE`, one a line")
 	str(&c.trustedProxies, "trusted-proxies", "SCIMD_TRUSTED_PROXIES", "", "comma-separated `CIDRs` of the reverse proxies whose X-Forwarded-For gives the client address the sign-in throttle counts by")
 	return fs, env
 }
@@ -164,6 +167,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := applyEnv(fs, env, getenv); err != nil {
 		return err
 	}
+	setOpts := &setOptions{issuer: &c.setIssuer, pollKeyFile: &c.setPollKeyFile}
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -251,9 +255,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	sets, err := setOpts.open(ctx, st, logger, addr, c.baseDomain)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	lim := limits.New(limits.Config{TenantConcurrency: c.tenantConcurrency, KeyRate: float64(c.keyRate)})
-	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m, lim)
+	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m, lim, sets.advertise)
 	handler = withHostAPI(st, logger, handler)
+	handler = sets.mount(handler)
 	defer closeConsole()
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()

@@ -16,7 +16,7 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 		return methodNotAllowed(w, "GET")
 	}
 	base := infoFrom(r.Context()).base
-	writeJSON(w, http.StatusOK, map[string]any{
+	spc := map[string]any{
 		"schemas":          []string{scim.ServiceConfigURN},
 		"documentationUri": "https://github.com/scimd/scimd#readme",
 		"patch":            map[string]any{"supported": true},
@@ -35,8 +35,31 @@ func (s *Server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) e
 				"description": "Authorization: Bearer <apiKey> or Bearer base64(userId:apiKey)."},
 		},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": base + "/ServiceProviderConfig"},
-	})
+	}
+	if s.securityEvents != nil {
+		spc["securityEvents"] = s.securityEvents.json()
+	}
+	writeJSON(w, http.StatusOK, spc)
 	return nil
+}
+
+// SecurityEvents is what the ServiceProviderConfig advertises of Security
+// Event Tokens, as RFC 9967 §4 defines it: the SET event URIs this
+// deployment generates and delivers. Asynchronous requests (Prefer:
+// respond-async) are not supported, so asyncRequest is "none". Where the
+// SETs are delivered (the poll endpoint, the JWKS) is deployment-wide and
+// documented, not a tenant's: RFC 9967 leaves stream configuration out of
+// scope and defines no attribute for it.
+type SecurityEvents struct {
+	EventURIs []string
+}
+
+func (se *SecurityEvents) json() map[string]any {
+	uris := se.EventURIs
+	if uris == nil {
+		uris = []string{}
+	}
+	return map[string]any{"asyncRequest": "none", "eventUris": uris}
 }
 
 func resourceTypeJSON(rt *schema.ResourceType, base string) map[string]any {

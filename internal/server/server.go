@@ -51,6 +51,9 @@ type Config struct {
 	// them and returns the handler of every request. The console uses it
 	// to serve its own paths; see NoteRequest.
 	Wrap func(scim http.Handler) http.Handler
+	// SecurityEvents, when set, is advertised in /ServiceProviderConfig
+	// (RFC 9967 §4); nil advertises no Security Event Tokens.
+	SecurityEvents *SecurityEvents
 }
 
 // DefaultQueryTimeout is Config.QueryTimeout's default.
@@ -71,6 +74,8 @@ type Server struct {
 	queryLimit time.Duration
 	metrics    *metrics.Metrics
 	handler    http.Handler // Wrap(routes), or routes
+	// securityEvents is what the ServiceProviderConfig advertises of SETs.
+	securityEvents *SecurityEvents
 
 	cursorMu  sync.Mutex
 	cursorKey cipher.AEAD // seals list cursors; nil until first needed
@@ -87,6 +92,8 @@ func New(cfg Config) *Server {
 		limits:     cfg.Limits,
 		queryLimit: cfg.QueryTimeout,
 		metrics:    cfg.Metrics,
+
+		securityEvents: cfg.SecurityEvents,
 	}
 	if s.queryLimit == 0 {
 		s.queryLimit = DefaultQueryTimeout
