@@ -227,6 +227,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	addr := ln.Addr().String()
 	cl := connlimit.New(ln, c.maxConns, c.maxConnsPerAddr)
+	// Ready before the line that says so: the first SET signing key.
+	sets, err := setOpts.open(ctx, st, logger, addr, c.baseDomain)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	// The admin listener is announced first: the public one's line says
 	// that scimd is ready.
 	var aln net.Listener
@@ -255,11 +261,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	sets, err := setOpts.open(ctx, st, logger, addr, c.baseDomain)
-	if err != nil {
-		ln.Close()
-		return err
-	}
 	lim := limits.New(limits.Config{TenantConcurrency: c.tenantConcurrency, KeyRate: float64(c.keyRate)})
 	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m, lim, sets.advertise)
 	handler = withHostAPI(st, logger, handler)

@@ -26,7 +26,7 @@ const maxBatch = 64
 // the others of its batch run again in a new transaction (an interrupted
 // write rolls the whole transaction back). No request of scimd comes near
 // it: they compute what they write before they reach the writer.
-const maxHold = 5 * time.Second
+const maxHold = 10 * time.Second
 
 // errHeldTooLong is the error of a request stopped by maxHold.
 var errHeldTooLong = errors.New("sqlite: the write was stopped: it held the database writer too long")
