@@ -115,6 +115,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		`scimd_limit_rejections_total{limit="concurrency"} 0`,
 		`scimd_limit_rejections_total{limit="rate"} 0`,
 		`scimd_limit_rejections_total{limit="signin"} 0`,
+		`scimd_store_pool_max_connections{pool="sqlite_auth"} 2`,
 		`scimd_store_pool_max_connections{pool="sqlite_read"} `+strconv.Itoa(max(4, runtime.GOMAXPROCS(0))),
 	)
 	slices.Sort(want)

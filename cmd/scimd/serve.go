@@ -389,12 +389,15 @@ func observeStore(st store.Store, m *metrics.Metrics) {
 		db.SetObserver(sqlite.Observer{Commit: m.WriteBatch})
 		m.WatchWriteQueue(db.WriteQueueDepth)
 		m.WatchPool("sqlite_read", func() metrics.PoolStats { return metrics.DBStats(db.ReadPoolStats()) })
+		m.WatchPool("sqlite_auth", func() metrics.PoolStats { return metrics.DBStats(db.AuthPoolStats()) })
 	case *postgres.DB:
 		db.SetObserver(postgres.Observer{Retry: m.Retry})
-		m.WatchPool("postgres", func() metrics.PoolStats {
-			s := db.PoolStats()
-			return metrics.PoolStats{Waits: s.Waits, WaitDuration: s.WaitDuration, InUse: s.InUse, Idle: s.Idle, Max: s.MaxConns}
-		})
+		for name, stats := range map[string]func() postgres.PoolStats{"postgres": db.PoolStats, "postgres_auth": db.AuthPoolStats} {
+			m.WatchPool(name, func() metrics.PoolStats {
+				s := stats()
+				return metrics.PoolStats{Waits: s.Waits, WaitDuration: s.WaitDuration, InUse: s.InUse, Idle: s.Idle, Max: s.MaxConns}
+			})
+		}
 	}
 }
 

@@ -23,7 +23,8 @@ type backend struct {
 
 var _ sqlstore.Backend = backend{}
 
-func (b backend) DB() sqlstore.Reader { return poolReader{b.db.pool} }
+func (b backend) DB() sqlstore.Reader     { return poolReader{b.db.pool} }
+func (b backend) AuthDB() sqlstore.Reader { return poolReader{b.db.auth} }
 
 func (b backend) Read(ctx context.Context, fn func(sqlstore.Reader) error) error {
 	return b.db.runTx(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", func(t *pgTx) error { return fn(t) })
@@ -38,7 +39,10 @@ func (b backend) Write(ctx context.Context, opts sqlstore.TxOptions, fn func(con
 }
 
 func (b backend) Close() error {
-	b.db.closeOnce.Do(b.db.pool.Close)
+	b.db.closeOnce.Do(func() {
+		b.db.pool.Close()
+		b.db.auth.Close()
+	})
 	return nil
 }
 

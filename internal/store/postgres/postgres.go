@@ -29,6 +29,7 @@ type DB struct {
 	*sqlstore.Store
 
 	pool *pgxpool.Pool
+	auth *pgxpool.Pool // authentication reads' own connections (AuthDB)
 	// maxAttempts and backoff are the retry policy of transactions that
 	// fail with a serialization failure or a deadlock.
 	maxAttempts int
@@ -59,7 +60,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	db := &DB{pool: pool, maxAttempts: maxAttempts, backoff: backoff}
+	auth, err := newAuthPool(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	db := &DB{pool: pool, auth: auth, maxAttempts: maxAttempts, backoff: backoff}
 	db.Store = sqlstore.New(backend{db: db})
 	return db, nil
 }
@@ -103,6 +109,21 @@ func newPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("postgres: connect to %s: %w", describe(cfg.ConnConfig), err)
 	}
 	return pool, nil
+}
+
+// authConns is how many connections each instance keeps for
+// authentication reads (see sqlstore.Backend.AuthDB), besides the pool.
+const authConns = 2
+
+// newAuthPool opens the authentication reads' pool, like pool.
+func newAuthPool(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Pool, error) {
+	cfg := pool.Config()
+	cfg.MaxConns, cfg.MinConns = authConns, 0
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return p, nil
 }
 
 // describe names the server of a connection without its password.

@@ -1,6 +1,10 @@
 package postgres
 
-import "time"
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
 
 // Observer is told what the DB does, for metrics.
 type Observer struct {
@@ -28,8 +32,13 @@ type PoolStats struct {
 }
 
 // PoolStats returns the pool's statistics.
-func (db *DB) PoolStats() PoolStats {
-	s := db.pool.Stat()
+func (db *DB) PoolStats() PoolStats { return poolStats(db.pool) }
+
+// AuthPoolStats returns those of authentication's own connections.
+func (db *DB) AuthPoolStats() PoolStats { return poolStats(db.auth) }
+
+func poolStats(p *pgxpool.Pool) PoolStats {
+	s := p.Stat()
 	return PoolStats{Waits: s.EmptyAcquireCount(), WaitDuration: s.EmptyAcquireWaitTime(),
 		InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns()), MaxConns: int(s.MaxConns())}
 }

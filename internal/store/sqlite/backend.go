@@ -16,7 +16,8 @@ type backend struct {
 
 var _ sqlstore.Backend = backend{}
 
-func (b backend) DB() sqlstore.Reader { return poolReader{b.db.rs} }
+func (b backend) DB() sqlstore.Reader     { return poolReader{b.db.rs} }
+func (b backend) AuthDB() sqlstore.Reader { return poolReader{b.db.as} }
 
 func (b backend) Read(ctx context.Context, fn func(sqlstore.Reader) error) error {
 	tx, err := b.db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

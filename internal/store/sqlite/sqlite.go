@@ -32,9 +32,11 @@ type DB struct {
 
 	write     *sql.DB // one connection, the writer's; transactions are BEGIN IMMEDIATE
 	read      *sql.DB // query-only connections; the same pool as write for ":memory:"
+	auth      *sql.DB // query-only connections of authentication (AuthDB); read for ":memory:"
 	w         *writer
 	ws        *stmtCache // statements of write transactions, prepared at Open
 	rs        *stmtCache // statements of reads
+	as        *stmtCache // statements of authentication reads
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -43,6 +45,10 @@ type DB struct {
 // connection (another process sharing the file, or a checkpoint) before it
 // fails with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
+
+// authConns is how many connections authentication reads have to
+// themselves (see sqlstore.Backend.AuthDB).
+const authConns = 2
 
 // memSeq numbers the in-memory databases of this process.
 var memSeq atomic.Int64
@@ -78,7 +84,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		db.write, db.read = w, w
+		db.write, db.read, db.auth = w, w, w
 	} else {
 		name := "file:" + escapePath(path) + "?"
 		w, err := openPool(name, "_txlock=immediate&_pragma=journal_mode(WAL)"+pragmas(true), 1)
@@ -98,6 +104,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, err
 		}
 		db.read = r
+		a, err := openPool(name, "_pragma=query_only(1)"+pragmas(false), authConns)
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, err
+		}
+		db.auth = a
 	}
 	if _, err := migrate(ctx, db.write); err != nil {
 		db.closePools()
@@ -105,6 +118,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.ws = newStmtCache(db.write)
 	db.rs = newStmtCache(db.read)
+	db.as = newStmtCache(db.auth)
 	if err := db.ws.prepareAll(ctx, writeStmts); err != nil {
 		db.closePools()
 		return nil, err
@@ -162,6 +176,7 @@ func (db *DB) close() error {
 		db.w.close()
 		db.ws.close()
 		db.rs.close()
+		db.as.close()
 		_, _ = db.write.Exec("PRAGMA optimize")
 		db.closeErr = db.closePools()
 	})
@@ -170,9 +185,11 @@ func (db *DB) close() error {
 
 func (db *DB) closePools() error {
 	err := db.write.Close()
-	if db.read != db.write {
-		if rerr := db.read.Close(); err == nil {
-			err = rerr
+	for _, p := range []*sql.DB{db.read, db.auth} {
+		if p != nil && p != db.write {
+			if rerr := p.Close(); err == nil {
+				err = rerr
+			}
 		}
 	}
 	return err

@@ -24,3 +24,6 @@ func (db *DB) WriteQueueDepth() int { return int(db.w.waiting.Load()) }
 // WaitCount and WaitDuration say how often and how long reads waited for
 // a connection.
 func (db *DB) ReadPoolStats() sql.DBStats { return db.read.Stats() }
+
+// AuthPoolStats are those of authentication's own connections.
+func (db *DB) AuthPoolStats() sql.DBStats { return db.auth.Stats() }

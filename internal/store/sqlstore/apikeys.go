@@ -51,7 +51,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) error {
 // store.ErrNotFound. It reads the database on every call: a key revoked
 // through any instance is refused by all of them at once.
 func (s *Store) APIKey(ctx context.Context, id string) (store.APIKey, error) {
-	return scanAPIKey(s.q.QueryRow(ctx, sqlAPIKey, id))
+	return scanAPIKey(s.auth.QueryRow(ctx, sqlAPIKey, id))
 }
 
 // APIKeys lists a tenant's keys, newest first.

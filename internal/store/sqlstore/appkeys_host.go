@@ -102,7 +102,7 @@ func (s *Store) AppKey(ctx context.Context, id string) (store.AppKey, error) {
 	if !storable(id) { // what an Authorization header carried; no key has it
 		return store.AppKey{}, store.ErrNotFound
 	}
-	ks, err := scanAppKeys(s.q.Query(ctx, sqlAppKey, id))
+	ks, err := scanAppKeys(s.auth.Query(ctx, sqlAppKey, id))
 	if err != nil {
 		return store.AppKey{}, err
 	}

@@ -52,6 +52,11 @@ type Backend interface {
 	Dialect
 	// DB runs reads outside any transaction, each on its own.
 	DB() Reader
+	// AuthDB runs the reads that authenticate requests (a tenant by name,
+	// a key by id) on connections of their own, which no tenant's queries
+	// can take: a tenant's slow searches never keep another's requests
+	// from being authenticated.
+	AuthDB() Reader
 	// Read runs fn in a read-only transaction that sees one snapshot of
 	// the database, so that a page and its count agree. fn may run more
 	// than once.
@@ -78,7 +83,8 @@ type TxOptions struct {
 type Store struct {
 	b Backend
 	d Dialect
-	q Reader // b.DB()
+	q    Reader // b.DB()
+	auth Reader // b.AuthDB()
 	// Now is the clock for the times the store sets itself (tenant
 	// creation, archiving). Tests may replace it before first use.
 	Now func() time.Time
@@ -103,7 +109,7 @@ var (
 
 // New returns a Store over b.
 func New(b Backend) *Store {
-	s := &Store{b: b, d: b, q: b.DB(), Now: time.Now, users: newUserSQL(b), groups: newGroupSQL(b), ev: newEventSQL(b)}
+	s := &Store{b: b, d: b, q: b.DB(), auth: b.AuthDB(), Now: time.Now, users: newUserSQL(b), groups: newGroupSQL(b), ev: newEventSQL(b)}
 	s.usersList = &lister{res: usersRes, cols: s.users.cols, countSQL: sqlTenantUserCnt}
 	s.groupsList = &lister{res: groupsRes, cols: s.groups.cols, countSQL: sqlTenantGroupCnt}
 	return s

@@ -49,7 +49,7 @@ func (s *Store) CreateTenant(ctx context.Context, name string) (store.Tenant, er
 
 // Tenant returns the tenant with the given name, or store.ErrNotFound.
 func (s *Store) Tenant(ctx context.Context, name string) (store.Tenant, error) {
-	return scanTenant(s.q.QueryRow(ctx, sqlTenantByName, name))
+	return scanTenant(s.auth.QueryRow(ctx, sqlTenantByName, name))
 }
 
 // TenantByID returns the tenant with the given id, or store.ErrNotFound.

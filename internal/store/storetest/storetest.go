@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/store/sqlstore"
 )
 
 // Run runs the conformance suite. newStore must return a new, empty store
@@ -33,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UpdateUserNoChange", testUpdateUserNoChange},
 		{"UpdateUserOutsideWriter", testUpdateUserOutsideWriter},
 		{"Secrets", testSecrets},
+		{"AuthOnOwnConnections", testAuthOnOwnConnections},
 		{"UpdateUserKeepsEmailsInSync", testUpdateUserEmails},
 		{"ConcurrentUpdateUser", testConcurrentUpdateUser},
 		{"Filters", testFilters},
@@ -880,5 +883,59 @@ func testPageBytes(t *testing.T, s store.Store) {
 	}
 	if seen != n {
 		t.Errorf("cursor pages saw %d users, want %d", seen, n)
+	}
+}
+
+// testAuthOnOwnConnections: with every connection of the read pool held
+// (a tenant's slow searches), the reads that authenticate requests, the
+// tenant by name and the key by id, are still answered.
+func testAuthOnOwnConnections(t *testing.T, s store.Store) {
+	bs, ok := s.(interface{ Backend() sqlstore.Backend })
+	if !ok {
+		t.Fatalf("%T has no Backend", s)
+	}
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	key := store.APIKey{ID: "key-1", TenantID: acme.ID, Name: "k", Scope: store.ScopeWrite, SecretHash: []byte("h"), Created: base}
+	if err := s.CreateAPIKey(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(release); wg.Wait() }()
+	held := 0
+	for range 64 {
+		started := make(chan struct{})
+		wg.Go(func() {
+			bs.Backend().Read(context.WithoutCancel(ctx), func(sqlstore.Reader) error {
+				close(started)
+				<-release
+				return nil
+			})
+		})
+		select {
+		case <-started:
+			held++
+			continue
+		case <-time.After(300 * time.Millisecond):
+		}
+		break // this read waits for a connection: the pool is taken
+	}
+	if held == 64 {
+		t.Fatal("64 reads held and the pool is not exhausted")
+	}
+	if held <= 1 {
+		// SQLite's ":memory:" databases have one connection for
+		// everything: nothing to keep apart.
+		t.Log("a database of one connection: authentication has none of its own")
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.Tenant(actx, "acme"); err != nil {
+		t.Errorf("Tenant with the read pool taken (%d connections): %v", held, err)
+	}
+	if _, err := s.APIKey(actx, "key-1"); err != nil {
+		t.Errorf("APIKey with the read pool taken (%d connections): %v", held, err)
 	}
 }
