@@ -59,6 +59,7 @@ Commands:
   scimd keys revoke --tenant NAME USERID
   scimd users purge --tenant NAME ID   permanently delete a user's data
   scimd operators create EMAIL --password-stdin   an operator of the /operator/ console pages
+  scimd webhooks add|list|disable|enable|rotate-secret|remove|replay ...   (scimd webhooks help)
 
 Every command takes --database URL (default sqlite:scimd.db, env SCIMD_DATABASE):
 sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdKeys(ctx, args[1:], getenv, stdout)
 	case "users", "user":
 		return cmdUsers(ctx, args[1:], getenv, stdout)
+	case "webhooks", "webhook":
+		return cmdWebhooks(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

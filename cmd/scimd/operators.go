@@ -17,6 +17,7 @@ import (
 	"github.com/scimd/scimd/internal/console"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 // readPassword reads a password from the first line of stdin.
@@ -180,7 +181,7 @@ func newUserID() string {
 // consoleHandler returns the SCIM server, with the admin console and
 // activity recording in front of it when the store supports them, and a
 // function that flushes the activity queue on shutdown.
-func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration) (http.Handler, func()) {
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, wh *webhook.Service) (http.Handler, func()) {
 	cs, ok := st.(store.ConsoleStore)
 	if !ok {
 		logger.Warn("this database backend has no console storage: the admin console and activity log are off")
@@ -188,7 +189,7 @@ func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, rete
 	}
 	rec := activity.New(activity.Config{Store: cs, Logger: logger, Retention: retention})
 	scim := server.New(server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Activity: rec})
-	con := console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim})
+	con := console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: scim, Webhooks: wh})
 	ctx, cancel := context.WithCancel(context.Background())
 	go con.SweepSessions(ctx, 15*time.Minute)
 	return con, func() { cancel(); rec.Close() }

@@ -31,6 +31,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	baseDomain := fs.String("base-domain", getenv("SCIMD_BASE_DOMAIN"), "serve tenant T also at T.DOMAIN")
 	dev := fs.Bool("dev", false, "on an empty database, create tenant demo with an active key and print it")
 	retention := fs.Duration("activity-retention", activity.DefaultRetention, "how long provisioning activity is kept (negative: forever)")
+	webhooksInsecure := insecureFlag(fs, getenv) // --webhooks-allow-insecure
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -64,7 +65,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention)
+	webhooks, stopWebhooks := startWebhooks(ctx, st, logger, *webhooksInsecure)
+	defer stopWebhooks()
+	handler, closeConsole := consoleHandler(st, logger, *baseDomain, *retention, webhooks)
 	defer closeConsole()
 	srv := &http.Server{
 		Handler:           handler,

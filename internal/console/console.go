@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 //go:embed web
@@ -35,6 +36,9 @@ type Config struct {
 	IdleTimeout, MaxAge time.Duration
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Webhooks serves the operator's Webhooks pages; when nil, the
+	// console makes one on Store (which then does not deliver itself).
+	Webhooks *webhook.Service
 }
 
 // Console is the admin console's HTTP handler.
@@ -51,12 +55,13 @@ type Console struct {
 	tenantMux  *http.ServeMux
 	opMux      *http.ServeMux
 	cop        *http.CrossOriginProtection
+	wh         *webhook.Service // nil when the store has no webhook storage
 }
 
 // New returns a Console for cfg.
 func New(cfg Config) *Console {
 	c := &Console{st: cfg.Store, cs: cfg.Console, log: cfg.Logger, baseDomain: strings.ToLower(strings.TrimPrefix(cfg.BaseDomain, ".")),
-		next: cfg.Next, idle: cfg.IdleTimeout, max: cfg.MaxAge, now: cfg.Now}
+		next: cfg.Next, idle: cfg.IdleTimeout, max: cfg.MaxAge, now: cfg.Now, wh: cfg.Webhooks}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -71,6 +76,9 @@ func New(cfg Config) *Console {
 	}
 	if c.next == nil {
 		c.next = http.NotFoundHandler()
+	}
+	if c.wh == nil {
+		c.wh, _ = webhook.New(webhook.Config{Store: cfg.Store, Logger: c.log})
 	}
 	c.pages = parsePages()
 	sub, _ := fs.Sub(webFS, "web/static")
