@@ -28,6 +28,8 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run='^$$' -fuzz=FuzzCreateUser -fuzztime=30s -fuzzminimizetime=5s ./internal/server/
 	$(GO) test -run='^$$' -fuzz=FuzzBulk -fuzztime=30s -fuzzminimizetime=5s ./internal/server/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckJSON -fuzztime=30s -fuzzminimizetime=5s ./internal/server/
+	$(GO) test -run='^$$' -fuzz=FuzzCheckURL -fuzztime=30s -fuzzminimizetime=5s ./internal/webhook/
+	$(GO) test -run='^$$' -fuzz=FuzzParseTypes -fuzztime=30s -fuzzminimizetime=5s ./internal/webhook/
 
 bench: ## run the benchmarks (PostgreSQL ones on a throwaway server)
 	bash scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -763,3 +763,41 @@ func TestInsecureEndpointWithoutFlag(t *testing.T) {
 		t.Errorf("delivered %d over http:// without the flag", n)
 	}
 }
+
+// TestRetentionOvertakesFailingEndpoint: when retention deletes events an
+// endpoint has not received, it is marked failing, and enable resumes it
+// from the oldest retained event, saying so.
+func TestRetentionOvertakesFailingEndpoint(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{time.Hour} })
+	var up atomic.Bool
+	r := newReceiver(t, func(int) (int, time.Duration) {
+		if up.Load() {
+			return http.StatusOK, 0
+		}
+		return http.StatusInternalServerError, 0
+	})
+	e.createUsers(1) // so that the endpoint starts after an event
+	ep, _ := e.add(r.srv.URL, nil, nil)
+	e.start()
+	e.createUsers(2) // the first fails; the retry is up to an hour away
+	waitFor(t, "a failed attempt", func() bool { return e.endpoint(ep.ID).Attempts == 1 })
+	// Every event passes the retention period, and a new one follows.
+	if n, err := e.st.PurgeEvents(t.Context(), time.Now().Add(time.Hour)); err != nil || n != 3 {
+		t.Fatalf("PurgeEvents = %d, %v", n, err)
+	}
+	later := e.createUsers(1)
+	if _, err := e.svc.RetryNow(t.Context(), ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "failing", func() bool { return e.endpoint(ep.ID).State == store.WebhookFailing })
+	if st := e.endpoint(ep.ID); !strings.Contains(st.StateReason, "deleted by the retention period") {
+		t.Errorf("failing because %q", st.StateReason)
+	}
+	up.Store(true)
+	_, note, err := e.svc.Enable(t.Context(), ep.ID)
+	if err != nil || !strings.Contains(note, "resumes from the oldest retained event") {
+		t.Fatalf("Enable = %q, %v", note, err)
+	}
+	waitFor(t, "the retained event", func() bool { ids := r.resourceIDs(); return ids[len(ids)-1] == later[0] })
+	e.waitCaughtUp(ep.ID)
+}
