@@ -302,7 +302,7 @@ func webhooksList(ctx context.Context, svc *webhook.Service, jsonOut bool, stdou
 		if lastErr == "" {
 			lastErr = "-"
 		} else if len(lastErr) > 60 {
-			lastErr = lastErr[:57] + "..."
+			lastErr = strings.ToValidUTF8(lastErr[:57], "") + "..."
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.URL, listOrAll(s.Tenants), listOrAll(s.Types), s.State,
 			position, behind, stamp(s.LastSuccess, "never"), lastErr)
