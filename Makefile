@@ -32,6 +32,8 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run='^$$' -fuzz=FuzzUsersParams -fuzztime=30s -fuzzminimizetime=5s ./internal/hostapi/
 	$(GO) test -run='^$$' -fuzz=FuzzAppKeyID -fuzztime=30s -fuzzminimizetime=5s ./internal/auth/
 	$(GO) test -run='^$$' -fuzz=FuzzParsePollRequest -fuzztime=30s -fuzzminimizetime=5s ./internal/secevent/
+	$(GO) test -run='^$$' -fuzz=FuzzCheckURL -fuzztime=30s -fuzzminimizetime=5s ./internal/webhook/
+	$(GO) test -run='^$$' -fuzz=FuzzParseTypes -fuzztime=30s -fuzzminimizetime=5s ./internal/webhook/
 
 bench: ## run the benchmarks (PostgreSQL ones on a throwaway server)
 	bash scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./...

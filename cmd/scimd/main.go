@@ -65,6 +65,7 @@ Commands:
   scimd appkeys list
   scimd appkeys revoke ID
   scimd set-keys list|rotate [--grace DURATION] [--json]   the keys that sign Security Event Tokens
+  scimd webhooks add|list|disable|enable|rotate-secret|remove|replay ...   (scimd webhooks help)
   scimd healthcheck [--url URL]     exit 0 if the scimd at SCIMD_LISTEN answers /healthz (a container's HEALTHCHECK)
   scimd version                     the version, commit and Go version of this binary (also --version)
 
@@ -131,6 +132,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return cmdAppKeys(ctx, args[1:], getenv, stdout)
 	case "set-keys", "set-key":
 		return cmdSETKeys(ctx, args[1:], getenv, stdout)
+	case "webhooks", "webhook":
+		return cmdWebhooks(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

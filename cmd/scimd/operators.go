@@ -20,6 +20,7 @@ import (
 	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 // readPassword reads a password from the first line of stdin.
@@ -184,7 +185,7 @@ func newUserID() string {
 // activity recording in front of it when the store supports them, and a
 // function that flushes the activity queue on shutdown. opts complete the
 // SCIM server's Config.
-func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, proxies []netip.Prefix, m *metrics.Metrics, lim *limits.Limiter, opts ...func(*server.Config)) (http.Handler, func()) {
+func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, retention time.Duration, proxies []netip.Prefix, m *metrics.Metrics, lim *limits.Limiter, wh *webhook.Service, opts ...func(*server.Config)) (http.Handler, func()) {
 	cfg := server.Config{Store: st, Logger: logger, BaseDomain: baseDomain, Metrics: m, Limits: lim}
 	for _, o := range opts {
 		o(&cfg)
@@ -198,7 +199,7 @@ func consoleHandler(st store.Store, logger *slog.Logger, baseDomain string, rete
 	cfg.Activity = rec
 	var con *console.Console
 	cfg.Wrap = func(next http.Handler) http.Handler {
-		con = console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: next, Metrics: m, TrustedProxies: proxies})
+		con = console.New(console.Config{Store: st, Console: cs, Logger: logger, BaseDomain: baseDomain, Next: next, Metrics: m, TrustedProxies: proxies, Webhooks: wh})
 		return con
 	}
 	scim := server.New(cfg)

@@ -54,6 +54,7 @@ type serveConfig struct {
 	tenantConcurrency, keyRate   int
 	maxConns, maxConnsPerAddr    int
 	setIssuer, setPollKeyFile    string
+	webhooksInsecure             bool
 }
 
 // serveFlags defines serve's flags, which fill c. Every flag has an
@@ -99,6 +100,7 @@ func serveFlags(c *serveConfig) (*flag.FlagSet, map[string]string) {
 		"connections of one client address; behind a proxy, the proxy's (negative: no limit)")
 	str(&c.setIssuer, "set-issuer", "SCIMD_SET_ISSUER", "", "the \"iss\" of Security Event Tokens: this deployment's base `URL` (default https://BASE-DOMAIN, else http://LISTEN)")
 	str(&c.setPollKeyFile, "set-poll-key-file", "SCIMD_SET_POLL_KEY_FILE", "", "serve the RFC 8936 SET poll endpoint to the keys in `FILE`, one a line")
+	boolean(&c.webhooksInsecure, "webhooks-allow-insecure", "SCIMD_WEBHOOKS_ALLOW_INSECURE", "permit http:// webhook URLs to loopback hosts (development and tests)")
 	str(&c.trustedProxies, "trusted-proxies", "SCIMD_TRUSTED_PROXIES", "", "comma-separated `CIDRs` of the reverse proxies whose X-Forwarded-For gives the client address the sign-in throttle counts by")
 	return fs, env
 }
@@ -261,8 +263,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	webhooks, stopWebhooks := startWebhooks(ctx, st, logger, c.webhooksInsecure)
+	defer stopWebhooks()
 	lim := limits.New(limits.Config{TenantConcurrency: c.tenantConcurrency, KeyRate: float64(c.keyRate)})
-	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m, lim, sets.advertise)
+	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m, lim, webhooks, sets.advertise)
 	handler = withHostAPI(st, logger, handler)
 	handler = sets.mount(handler)
 	defer closeConsole()

@@ -19,6 +19,7 @@ import (
 	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 //go:embed web
@@ -45,6 +46,9 @@ type Config struct {
 	// sign-in throttle counts failures by. From any other peer the header
 	// is ignored.
 	TrustedProxies []netip.Prefix
+	// Webhooks serves the operator's Webhooks pages; when nil, the
+	// console makes one on Store (which then does not deliver itself).
+	Webhooks *webhook.Service
 }
 
 // Console is the admin console's HTTP handler.
@@ -63,12 +67,14 @@ type Console struct {
 	cop        *http.CrossOriginProtection
 	metrics    *metrics.Metrics
 	proxies    []netip.Prefix
+	wh         *webhook.Service // nil when the store has no webhook storage
 }
 
 // New returns a Console for cfg.
 func New(cfg Config) *Console {
 	c := &Console{st: cfg.Store, cs: cfg.Console, log: cfg.Logger, baseDomain: strings.ToLower(strings.TrimPrefix(cfg.BaseDomain, ".")),
-		next: cfg.Next, idle: cfg.IdleTimeout, max: cfg.MaxAge, now: cfg.Now, metrics: cfg.Metrics, proxies: cfg.TrustedProxies}
+		next: cfg.Next, idle: cfg.IdleTimeout, max: cfg.MaxAge, now: cfg.Now, metrics: cfg.Metrics, proxies: cfg.TrustedProxies,
+		wh: cfg.Webhooks}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -83,6 +89,9 @@ func New(cfg Config) *Console {
 	}
 	if c.next == nil {
 		c.next = http.NotFoundHandler()
+	}
+	if c.wh == nil {
+		c.wh, _ = webhook.New(webhook.Config{Store: cfg.Store, Logger: c.log})
 	}
 	c.pages = parsePages()
 	sub, _ := fs.Sub(webFS, "web/static")

@@ -51,6 +51,12 @@ func (c *Console) routes() {
 	o.Handle("GET /tenants/{name}", c.opPage(c.opTenant))
 	o.Handle("POST /tenants/{name}/provisioning", c.opPage(c.opProvisioning))
 	o.Handle("POST /tenants/{name}/purge", c.opPage(c.opPurge))
+	o.Handle("GET /webhooks", c.opPage(c.opWebhooks))
+	o.Handle("GET /webhooks/{id}", c.opPage(c.opWebhook))
+	o.Handle("POST /webhooks/{id}/test", c.opPage(c.opWebhookTest))
+	o.Handle("POST /webhooks/{id}/retry", c.opPage(c.opWebhookRetry))
+	o.Handle("POST /webhooks/{id}/enable", c.opPage(c.opWebhookEnable))
+	o.Handle("POST /webhooks/{id}/disable", c.opPage(c.opWebhookDisable))
 	o.Handle("/", c.opPage(func(w http.ResponseWriter, r *http.Request, q *req) error {
 		return errorf(http.StatusNotFound, "There is no such page.")
 	}))

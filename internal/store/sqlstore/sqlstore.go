@@ -81,8 +81,8 @@ type TxOptions struct {
 // Store is a [store.Store] over a Backend: every statement of scimd's
 // storage, written once.
 type Store struct {
-	b Backend
-	d Dialect
+	b    Backend
+	d    Dialect
 	q    Reader // b.DB()
 	auth Reader // b.AuthDB()
 	// Now is the clock for the times the store sets itself (tenant
