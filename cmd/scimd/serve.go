@@ -263,7 +263,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	webhooks, stopWebhooks := startWebhooks(ctx, st, logger, c.webhooksInsecure)
+	webhooks, stopWebhooks := startWebhooks(ctx, st, logger, c.webhooksInsecure, sets.encoder())
 	defer stopWebhooks()
 	lim := limits.New(limits.Config{TenantConcurrency: c.tenantConcurrency, KeyRate: float64(c.keyRate)})
 	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m, lim, webhooks, sets.advertise)

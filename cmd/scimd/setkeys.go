@@ -16,6 +16,7 @@ import (
 	"github.com/scimd/scimd/internal/secevent"
 	"github.com/scimd/scimd/internal/server"
 	"github.com/scimd/scimd/internal/store"
+	"github.com/scimd/scimd/internal/webhook"
 )
 
 // Security Event Tokens: the set-keys command, and what serve mounts
@@ -177,10 +178,12 @@ func (o *setOptions) open(ctx context.Context, st store.Store, logger *slog.Logg
 	return s, nil
 }
 
-// advertise puts the SET event URIs in the ServiceProviderConfig, when
-// this deployment delivers SETs (the poll endpoint is on).
+// advertise puts the SET event URIs in the ServiceProviderConfig when
+// this deployment can deliver SETs: it has signing keys (the JWKS is
+// published), so they are pushed to the webhook endpoints of format set
+// and, with a key file, served at the poll endpoint.
 func (s *setService) advertise(cfg *server.Config) {
-	if s != nil && s.poll != nil {
+	if s != nil {
 		cfg.SecurityEvents = &server.SecurityEvents{EventURIs: secevent.EventURIs}
 	}
 }
@@ -233,4 +236,13 @@ type setStatus struct {
 func (s *setStatus) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// encoder is what webhook endpoints of format "set" encode events with;
+// nil when the backend keeps no SET keys.
+func (s *setService) encoder() webhook.SETEncoder {
+	if s == nil {
+		return nil
+	}
+	return s.format
 }

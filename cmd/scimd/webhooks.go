@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/events"
+	"github.com/scimd/scimd/internal/secevent"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/webhook"
 )
 
 const webhooksUsage = `scimd webhooks: endpoints that receive the event log by Standard Webhooks
 
-  scimd webhooks add --url URL [--tenants a,b] [--types user.*,group.*] [--json]
+  scimd webhooks add --url URL [--tenants a,b] [--types user.*,group.*] [--format standard|set] [--json]
   scimd webhooks list [--json]
   scimd webhooks disable ID | enable ID | remove ID
   scimd webhooks rotate-secret ID [--json]
@@ -46,8 +47,8 @@ func insecureFlag(fs *flag.FlagSet, getenv func(string) string) *bool {
 // startWebhooks starts delivering to the webhook endpoints, and returns
 // the service (nil when the store has no webhook storage) and a function
 // that stops the deliveries and releases their leases.
-func startWebhooks(ctx context.Context, st store.Store, logger *slog.Logger, allowInsecure bool) (*webhook.Service, func()) {
-	svc, err := webhook.New(webhook.Config{Store: st, Logger: logger, AllowInsecure: allowInsecure})
+func startWebhooks(ctx context.Context, st store.Store, logger *slog.Logger, allowInsecure bool, set webhook.SETEncoder) (*webhook.Service, func()) {
+	svc, err := webhook.New(webhook.Config{Store: st, Logger: logger, AllowInsecure: allowInsecure, SET: set})
 	if err != nil {
 		logger.Warn("webhooks are off", "err", err)
 		return nil, func() {}
@@ -68,13 +69,14 @@ func cmdWebhooks(ctx context.Context, args []string, getenv func(string) string,
 	}
 	sub, args := args[0], args[1:]
 	fs, dbURL := newFlags("webhooks "+sub, getenv)
-	var urlFlag, tenants, types, from, since *string
+	var urlFlag, tenants, types, from, since, format *string
 	var jsonOut, insecure *bool
 	switch sub {
 	case "add":
 		urlFlag = fs.String("url", "", "the endpoint's URL")
 		tenants = fs.String("tenants", "", "only these tenants' events (comma-separated names; default all)")
 		types = fs.String("types", "", "only these event types (comma-separated, user.* style prefixes; default all)")
+		format = fs.String("format", store.WebhookStandard, "what the endpoint receives: `standard` (Standard Webhooks) or set (RFC 8935 pushes of RFC 9967 Security Event Tokens)")
 		jsonOut = fs.Bool("json", false, `print {"id": ..., "secret": ...}`)
 		insecure = insecureFlag(fs, getenv)
 	case "list", "rotate-secret":
@@ -96,7 +98,13 @@ func cmdWebhooks(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer st.Close()
 	allow := insecure != nil && *insecure
-	svc, err := webhook.New(webhook.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AllowInsecure: allow})
+	cfg := webhook.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AllowInsecure: allow}
+	if b, ok := st.(setBackend); ok {
+		// The command line delivers nothing: an encoder only says that
+		// SET endpoints can be added.
+		cfg.SET = &secevent.Format{Keys: &secevent.Keyring{Store: b}}
+	}
+	svc, err := webhook.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -108,7 +116,7 @@ func cmdWebhooks(ctx context.Context, args []string, getenv func(string) string,
 	}
 	switch sub {
 	case "add":
-		return webhooksAdd(ctx, svc, pos, *urlFlag, *tenants, *types, *jsonOut, stdout, stderr)
+		return webhooksAdd(ctx, svc, pos, *urlFlag, *tenants, *types, *format, *jsonOut, stdout, stderr)
 	case "list":
 		if len(pos) != 0 {
 			return usagef("webhooks list: unexpected argument %q", pos[0])
@@ -191,7 +199,7 @@ func printJSON(w io.Writer, v any) error {
 	return err
 }
 
-func webhooksAdd(ctx context.Context, svc *webhook.Service, pos []string, url, tenants, types string, jsonOut bool, stdout, stderr io.Writer) error {
+func webhooksAdd(ctx context.Context, svc *webhook.Service, pos []string, url, tenants, types, format string, jsonOut bool, stdout, stderr io.Writer) error {
 	if url == "" && len(pos) == 1 {
 		url, pos = pos[0], nil // "webhooks add URL" as well
 	}
@@ -211,7 +219,7 @@ func webhooksAdd(ctx context.Context, svc *webhook.Service, pos []string, url, t
 			names = append(names, n)
 		}
 	}
-	e, secret, warning, err := svc.Add(ctx, webhook.NewEndpoint{URL: url, Tenants: names, Types: ts})
+	e, secret, warning, err := svc.Add(ctx, webhook.NewEndpoint{URL: url, Tenants: names, Types: ts, Format: format})
 	if err != nil {
 		return err
 	}

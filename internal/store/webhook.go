@@ -24,10 +24,21 @@ const MaxWebhookAttempts = 100
 
 // WebhookEndpoint is a receiver of the event log, by Standard Webhooks,
 // and the state of its delivery. One instance at a time delivers for it:
+// Webhook formats.
+const (
+	// WebhookStandard: Standard Webhooks 1.0 messages, the events' JSON.
+	WebhookStandard = "standard"
+	// WebhookSET: RFC 8935 pushes of RFC 9967 Security Event Tokens.
+	WebhookSET = "set"
+)
+
 // the holder of its lease.
 type WebhookEndpoint struct {
 	ID  string // "wh_" and 24 hex digits
 	URL string
+	// Format is what the endpoint receives: WebhookStandard or WebhookSET.
+	// It does not change.
+	Format string
 	// TenantIDs limits the endpoint to the events of some tenants; nil
 	// means every tenant.
 	TenantIDs []int64

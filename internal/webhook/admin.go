@@ -103,6 +103,8 @@ type NewEndpoint struct {
 	URL     string
 	Tenants []string // tenant names; none: every tenant
 	Types   []string // as ParseTypes returns them
+	// Format is store.WebhookStandard ("" too) or store.WebhookSET.
+	Format string
 }
 
 // Add creates an active endpoint that receives the events written from
@@ -110,6 +112,17 @@ type NewEndpoint struct {
 // plain text: this is the only time it is seen). warning is not empty
 // when the URL's host does not resolve yet.
 func (s *Service) Add(ctx context.Context, n NewEndpoint) (e store.WebhookEndpoint, secret, warning string, err error) {
+	switch n.Format {
+	case "":
+		n.Format = store.WebhookStandard
+	case store.WebhookStandard:
+	case store.WebhookSET:
+		if s.cfg.SET == nil {
+			return e, "", "", fmt.Errorf("this deployment has no Security Event Token signing key: its database keeps none")
+		}
+	default:
+		return e, "", "", fmt.Errorf("format %q: use %q (Standard Webhooks) or %q (RFC 8935 Security Event Tokens)", n.Format, store.WebhookStandard, store.WebhookSET)
+	}
 	u, err := CheckURL(n.URL, s.cfg.AllowInsecure)
 	if err != nil {
 		return e, "", "", err
@@ -129,7 +142,7 @@ func (s *Service) Add(ctx context.Context, n NewEndpoint) (e store.WebhookEndpoi
 	if err != nil {
 		return e, "", "", err
 	}
-	e = store.WebhookEndpoint{ID: newID(), URL: u.String(), TenantIDs: ids, Types: n.Types, State: store.WebhookActive,
+	e = store.WebhookEndpoint{ID: newID(), URL: u.String(), Format: n.Format, TenantIDs: ids, Types: n.Types, State: store.WebhookActive,
 		Position: head, Created: s.cfg.Now().UTC()}
 	secret = NewSecret()
 	if e.Secret, err = s.seal.seal(ctx, e.ID, secret); err != nil {
@@ -357,6 +370,11 @@ func (s *Service) SendTest(ctx context.Context, id string, actor store.Actor) (T
 	if err != nil {
 		return TestResult{}, err
 	}
+	if e.Format == store.WebhookSET {
+		// RFC 9967 has no test event, and a made-up provisioning event
+		// would be taken for a real one.
+		return TestResult{}, errors.New("a Security Event Token endpoint gets no test event: RFC 9967 defines none")
+	}
 	var b [16]byte
 	rand.Read(b[:])
 	ev := store.Event{ID: "evt_" + hex.EncodeToString(b[:]), Time: s.cfg.Now(), Type: TestEventType,
@@ -367,7 +385,7 @@ func (s *Service) SendTest(ctx context.Context, id string, actor store.Actor) (T
 	if err != nil {
 		return TestResult{}, err
 	}
-	res := s.send(ctx, e, ev.ID, body)
+	res := s.send(ctx, e, ev.ID, body, "application/json")
 	return TestResult{EventID: ev.ID, Status: res.status, Latency: res.latency, Error: res.err}, nil
 }
 

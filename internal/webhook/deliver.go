@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/scimd/scimd/internal/events"
+	"github.com/scimd/scimd/internal/secevent"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -153,7 +154,11 @@ func (w *worker) deliver(ctx context.Context) {
 			w.sleep(ctx, min(wait, s.cfg.Poll), nil)
 			continue
 		}
-		page, err := s.st.ReadEvents(ctx, store.EventQuery{After: after(e.Position), TenantIDs: e.TenantIDs, Types: e.Types, Limit: batchSize})
+		types := e.Types
+		if e.Format == store.WebhookSET && types == nil {
+			types = secevent.Types // the events that have a token
+		}
+		page, err := s.st.ReadEvents(ctx, store.EventQuery{After: after(e.Position), TenantIDs: e.TenantIDs, Types: types, Limit: batchSize})
 		if errors.Is(err, store.ErrEventsExpired) {
 			w.record(ctx, e.Position, nil, store.WebhookProgress{Position: e.Position, LastError: err.Error(), State: store.WebhookFailing,
 				StateReason: "events after its position were deleted by the retention period before they were delivered: " +
@@ -194,18 +199,33 @@ func (w *worker) deliverPage(ctx context.Context, e store.WebhookEndpoint, page 
 			w.sleep(ctx, s.cfg.Renew/4, nil)
 			return
 		}
-		body, err := json.Marshal(events.Public(ev))
+		body, ctype, err := s.encode(ctx, e, ev)
+		if errors.Is(err, secevent.ErrNoSET) {
+			// No token for this event (a tenant's or a key's): nothing to
+			// send, the endpoint moves past it.
+			p := store.WebhookProgress{Position: ev.Position, LastSuccess: e.LastSuccess, LastError: e.LastError}
+			if !w.record(ctx, from, nil, p) {
+				return
+			}
+			from, e.Position = p.Position, p.Position
+			continue
+		}
 		if err != nil {
-			s.log.Error("webhooks: encoding an event failed", "event", ev.ID, "err", err)
+			s.log.Error("webhooks: encoding an event failed", "endpoint", e.ID, "event", ev.ID, "err", err)
 			return
 		}
 		attempt := e.Attempts + 1
-		res := s.send(ctx, e, ev.ID, body)
+		res := s.send(ctx, e, ev.ID, body, ctype)
 		now := s.cfg.Now()
 		a := &store.WebhookAttempt{Time: res.start, EventID: ev.ID, EventType: ev.Type, Attempt: attempt, Status: res.status,
 			Latency: res.latency, Error: res.err}
 		var p store.WebhookProgress
-		if res.ok() {
+		if res.refused {
+			// The receiver refused the token for good (RFC 8935 §2.4): it
+			// will not take it again, and the endpoint goes on.
+			p = store.WebhookProgress{Position: ev.Position, LastSuccess: e.LastSuccess, LastError: res.err}
+			s.log.Warn("webhooks: the receiver refused a Security Event Token", "endpoint", e.ID, "event", ev.ID, "err", res.err)
+		} else if res.ok() {
 			p = store.WebhookProgress{Position: ev.Position, LastSuccess: now}
 			if i == len(page.Events)-1 && page.Next != nil && ev.Position.Less(*page.Next) {
 				p.Position = *page.Next // and past the events skipped after it
@@ -216,7 +236,7 @@ func (w *worker) deliverPage(ctx context.Context, e store.WebhookEndpoint, page 
 			}
 			p = s.failure(e, ev, res, now, attempt)
 		}
-		if !w.record(ctx, from, a, p) || !res.ok() {
+		if !w.record(ctx, from, a, p) || !res.ok() && !res.refused {
 			return
 		}
 		from, e.Position = p.Position, p.Position
@@ -282,12 +302,28 @@ type result struct {
 	status  int // 0 when no answer came
 	latency time.Duration
 	err     string // "" when delivered
+	// refused: a Security Event Token the receiver will never take (a
+	// 400 with an RFC 8935 error), which is not retried.
+	refused bool
 }
 
 func (r result) ok() bool { return r.err == "" }
 
-// send POSTs one signed message to the endpoint.
-func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, id string, body []byte) result {
+// encode is the body of event ev for endpoint e, and its content type.
+func (s *Service) encode(ctx context.Context, e store.WebhookEndpoint, ev store.Event) ([]byte, string, error) {
+	if e.Format == store.WebhookSET {
+		if s.cfg.SET == nil {
+			return nil, "", errors.New("no Security Event Token signing key in this process")
+		}
+		return s.cfg.SET.Encode(ctx, ev, e.URL)
+	}
+	body, err := json.Marshal(events.Public(ev))
+	return body, "application/json", err
+}
+
+// send POSTs one signed message to the endpoint: a Standard Webhooks
+// message, or (format set) an RFC 8935 push, which succeeds with 202.
+func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, id string, body []byte, contentType string) result {
 	res := result{start: s.cfg.Now()}
 	u, err := CheckURL(e.URL, s.cfg.AllowInsecure)
 	if err != nil {
@@ -315,7 +351,7 @@ func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, id string, 
 		return res
 	}
 	h := req.Header
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("User-Agent", userAgent)
 	h.Set(HeaderID, id)
 	h.Set(HeaderTimestamp, strconv.FormatInt(res.start.Unix(), 10))
@@ -333,6 +369,12 @@ func (s *Service) send(ctx context.Context, e store.WebhookEndpoint, id string, 
 	res.latency = time.Since(t0)
 	res.status = resp.StatusCode
 	switch {
+	case e.Format == store.WebhookSET && resp.StatusCode != http.StatusGone:
+		if err := secevent.CheckPushResponse(resp.StatusCode, snippet); err != nil {
+			res.err = err.Error()
+			var pe *secevent.PushError
+			res.refused = errors.As(err, &pe) && pe.Permanent
+		}
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		res.err = fmt.Sprintf("HTTP %d: redirect to %q not followed (webhook URLs must answer themselves)", resp.StatusCode, printable(resp.Header.Get("Location")))

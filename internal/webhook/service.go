@@ -63,12 +63,23 @@ type Config struct {
 	Lease       time.Duration   // lease length (DefaultLease)
 	Renew       time.Duration   // lease renewal interval (DefaultRenew)
 	Poll        time.Duration   // how often idle endpoints read the log and the endpoint list (DefaultPoll)
+	// SET encodes events as Security Event Tokens for the endpoints of
+	// format store.WebhookSET; without it they cannot be added, and those
+	// that exist wait.
+	SET SETEncoder
 	// RootCAs, when set, replaces the system's roots (tests).
 	RootCAs *x509.CertPool
 	// Now is the clock; Jitter returns a random duration in [0, d]
 	// (tests may make it deterministic).
 	Now    func() time.Time
 	Jitter func(d time.Duration) time.Duration
+}
+
+// SETEncoder makes the RFC 8417 token of an event for an audience (the
+// endpoint's URL): secevent.Format. An event with no token returns an
+// error that wraps secevent.ErrNoSET.
+type SETEncoder interface {
+	Encode(ctx context.Context, e store.Event, audience string) (body []byte, contentType string, err error)
 }
 
 // Service manages webhook endpoints and delivers events to them.

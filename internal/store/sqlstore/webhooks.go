@@ -33,8 +33,8 @@ var _ store.WebhookStore = (*Store)(nil)
 
 const (
 	webhookCols = "id, url, tenants, types, state, state_reason, secret, prev_secret, prev_secret_until, pos_tx, pos_seq, " +
-		"attempts, next_attempt, failing_since, last_error, last_success, created, lease_holder, lease_expires"
-	sqlInsertWebhook = "INSERT INTO webhook_endpoints (" + webhookCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)"
+		"attempts, next_attempt, failing_since, last_error, last_success, created, lease_holder, lease_expires, format"
+	sqlInsertWebhook = "INSERT INTO webhook_endpoints (" + webhookCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)"
 	sqlWebhook       = "SELECT " + webhookCols + " FROM webhook_endpoints WHERE id = ?"
 	sqlWebhooks      = "SELECT " + webhookCols + " FROM webhook_endpoints ORDER BY created, id"
 	sqlUpdateWebhook = "UPDATE webhook_endpoints SET url = ?, tenants = ?, types = ?, state = ?, state_reason = ?, secret = ?, prev_secret = ?, prev_secret_until = ?, " +
@@ -64,7 +64,7 @@ func scanWebhook(row Row) (store.WebhookEndpoint, error) {
 	var created int64
 	var attempts int64
 	if err := row.Scan(&e.ID, &e.URL, &tenants, &types, &e.State, &e.StateReason, &e.Secret, &e.PrevSecret, &prevUntil,
-		&e.Position.Tx, &e.Position.Seq, &attempts, &next, &failing, &e.LastError, &success, &created, &holder, &leaseExp); err != nil {
+		&e.Position.Tx, &e.Position.Seq, &attempts, &next, &failing, &e.LastError, &success, &created, &holder, &leaseExp, &e.Format); err != nil {
 		return store.WebhookEndpoint{}, err
 	}
 	if err := json.Unmarshal([]byte(tenants), &e.TenantIDs); err != nil {
@@ -127,6 +127,9 @@ func (s *Store) checkWebhook(e store.WebhookEndpoint) error {
 	if len(e.Secret) == 0 {
 		return fmt.Errorf("%s: webhook %s: no secret", s.d.Name(), e.ID)
 	}
+	if e.Format != store.WebhookStandard && e.Format != store.WebhookSET {
+		return fmt.Errorf("%s: webhook %s: invalid format %q", s.d.Name(), e.ID, e.Format)
+	}
 	for _, t := range append([]string{e.ID, e.URL, e.StateReason}, e.Types...) {
 		if !storable(t) {
 			return fmt.Errorf("%s: webhook %s: text must be valid UTF-8 without NUL characters", s.d.Name(), e.ID)
@@ -144,7 +147,7 @@ func (s *Store) CreateWebhook(ctx context.Context, e store.WebhookEndpoint) erro
 	return s.write(ctx, func(ctx context.Context, q Querier) error {
 		_, err := q.Exec(ctx, sqlInsertWebhook, e.ID, e.URL, jsonList(e.TenantIDs), jsonList(e.Types), e.State, e.StateReason,
 			e.Secret, optBytes(e.PrevSecret), optNanos(e.PrevSecretUntil), e.Position.Tx, e.Position.Seq,
-			e.Attempts, optNanos(e.NextAttempt), optNanos(e.FailingSince), clean(e.LastError), optNanos(e.LastSuccess), nanos(e.Created))
+			e.Attempts, optNanos(e.NextAttempt), optNanos(e.FailingSince), clean(e.LastError), optNanos(e.LastSuccess), nanos(e.Created), e.Format)
 		return err
 	})
 }

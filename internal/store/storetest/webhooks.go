@@ -50,7 +50,7 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) WebhookBackend) {
 
 // newWebhook is an active endpoint as the webhook package makes one.
 func newWebhook(id string) store.WebhookEndpoint {
-	return store.WebhookEndpoint{ID: id, URL: "https://hooks.example.com/" + id, State: store.WebhookActive,
+	return store.WebhookEndpoint{ID: id, URL: "https://hooks.example.com/" + id, Format: store.WebhookStandard, State: store.WebhookActive,
 		Secret: []byte("sealed\x00" + id), Created: base}
 }
 
@@ -65,7 +65,7 @@ func mustWebhook(t *testing.T, s WebhookBackend, e store.WebhookEndpoint) store.
 func testWebhookCreate(t *testing.T, s WebhookBackend) {
 	ctx := t.Context()
 	full := store.WebhookEndpoint{
-		ID: "wh_full", URL: "https://hooks.example.com/in?x=1", TenantIDs: []int64{3, 1}, Types: []string{"user.*", "group.created"},
+		ID: "wh_full", URL: "https://hooks.example.com/in?x=1", Format: store.WebhookSET, TenantIDs: []int64{3, 1}, Types: []string{"user.*", "group.created"},
 		State: store.WebhookFailing, StateReason: "gave up", Secret: []byte{0, 1, 2, 255}, PrevSecret: []byte{9, 8},
 		PrevSecretUntil: base.Add(24 * time.Hour), Position: store.EventPosition{Tx: 7, Seq: 42}, Attempts: 3,
 		NextAttempt: base.Add(time.Minute), FailingSince: base.Add(-time.Hour), LastError: "HTTP 500", LastSuccess: base.Add(-2 * time.Hour),
