@@ -160,6 +160,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		"scimd_activity_written_total counter",
 		"scimd_auth_failures_total counter",
 		"scimd_build_info gauge",
+		"scimd_events_pending gauge",
 		"scimd_limit_rejections_total counter",
 		"scimd_scim_request_duration_seconds histogram",
 		"scimd_scim_requests_total counter",
@@ -170,6 +171,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		"scimd_store_pool_waits_total counter",
 		"scimd_store_write_batch_size histogram",
 		"scimd_store_write_queue_depth gauge",
+		"scimd_webhook_attempts_total counter",
+		"scimd_webhook_delivery_lag_seconds histogram",
 	}
 	if diff := cmp.Diff(wantFamilies, families); diff != "" {
 		t.Errorf("metric families (-want +got):\n%s", diff)

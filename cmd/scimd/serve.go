@@ -263,7 +263,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	webhooks, stopWebhooks := startWebhooks(ctx, st, logger, c.webhooksInsecure, sets.encoder())
+	webhooks, stopWebhooks := startWebhooks(ctx, st, logger, c.webhooksInsecure, sets.encoder(), m)
 	defer stopWebhooks()
 	lim := limits.New(limits.Config{TenantConcurrency: c.tenantConcurrency, KeyRate: float64(c.keyRate)})
 	handler, closeConsole := consoleHandler(st, logger, c.baseDomain, c.retention, proxies, m, lim, webhooks, sets.advertise)
@@ -388,6 +388,7 @@ func adminHandler(m *metrics.Metrics, withPprof bool) http.Handler {
 
 // observeStore has the store's backend report to m.
 func observeStore(st store.Store, m *metrics.Metrics) {
+	m.WatchEvents(st.EventsPending)
 	switch db := st.(type) {
 	case *sqlite.DB:
 		db.SetObserver(sqlite.Observer{Commit: m.WriteBatch})

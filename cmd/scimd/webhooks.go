@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/events"
+	"github.com/scimd/scimd/internal/metrics"
 	"github.com/scimd/scimd/internal/secevent"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/webhook"
@@ -47,8 +48,8 @@ func insecureFlag(fs *flag.FlagSet, getenv func(string) string) *bool {
 // startWebhooks starts delivering to the webhook endpoints, and returns
 // the service (nil when the store has no webhook storage) and a function
 // that stops the deliveries and releases their leases.
-func startWebhooks(ctx context.Context, st store.Store, logger *slog.Logger, allowInsecure bool, set webhook.SETEncoder) (*webhook.Service, func()) {
-	svc, err := webhook.New(webhook.Config{Store: st, Logger: logger, AllowInsecure: allowInsecure, SET: set})
+func startWebhooks(ctx context.Context, st store.Store, logger *slog.Logger, allowInsecure bool, set webhook.SETEncoder, m *metrics.Metrics) (*webhook.Service, func()) {
+	svc, err := webhook.New(webhook.Config{Store: st, Logger: logger, AllowInsecure: allowInsecure, SET: set, Observe: m.WebhookAttempt})
 	if err != nil {
 		logger.Warn("webhooks are off", "err", err)
 		return nil, func() {}

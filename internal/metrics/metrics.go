@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"database/sql"
 	"net/http"
 	"runtime/debug"
@@ -34,6 +35,8 @@ type Metrics struct {
 	commitDuration  prometheus.Histogram
 	retries         *prometheus.CounterVec
 	pools           *poolCollector
+	webhookAttempts *prometheus.CounterVec
+	webhookLag      prometheus.Histogram
 }
 
 // Label values of scimd_console_signins_total's result.
@@ -102,13 +105,25 @@ func New(reg *prometheus.Registry) *Metrics {
 			maxConn: prometheus.NewDesc("scimd_store_pool_max_connections", "The most connections the pool opens.", []string{"pool"}, nil),
 		},
 	}
+	m.webhookAttempts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "scimd_webhook_attempts_total",
+		Help: "Webhook delivery attempts of this instance, by outcome (delivered, failed, refused).",
+	}, []string{"outcome"})
+	m.webhookLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "scimd_webhook_delivery_lag_seconds",
+		Help:    "Time from an event's commit to its delivery to a webhook endpoint.",
+		Buckets: []float64{.005, .01, .05, .1, .5, 1, 5, 30, 60, 300, 1800, 3600, 4 * 3600, 24 * 3600},
+	})
 	reg.MustRegister(m.scimRequests, m.scimDuration, m.authFailures, m.limitRejections, m.signIns, m.lockouts,
-		m.writeBatch, m.commitDuration, m.retries, m.pools,
+		m.writeBatch, m.commitDuration, m.retries, m.pools, m.webhookAttempts, m.webhookLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that exist before their first event, so that rate() and
 	// alerts see a 0 rather than nothing.
 	for _, l := range []string{LimitSignIn, LimitRate, LimitConcurrency} {
 		m.limitRejections.WithLabelValues(l)
+	}
+	for _, o := range []string{WebhookDelivered, WebhookFailed, WebhookRefused} {
+		m.webhookAttempts.WithLabelValues(o)
 	}
 	v, rev := buildInfo()
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -330,4 +345,44 @@ func dropped(reason string, n func() int64) prometheus.Collector {
 		Help:        "Activity records not written, by reason: the queue was full, the store failed, or an unauthenticated request beyond the sample.",
 		ConstLabels: prometheus.Labels{"reason": reason},
 	}, func() float64 { return float64(n()) })
+}
+
+// WatchEvents exports the event log's lag: pending, the committed events
+// not yet visible to readers because an older transaction is still
+// running (store.EventStore.EventsPending), as scimd_events_pending.
+func (m *Metrics) WatchEvents(pending func(context.Context) (int64, error)) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "scimd_events_pending",
+		Help: "Committed events not yet visible in the event log, held back by an older transaction still running (0 on SQLite).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := pending(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+}
+
+// Webhook outcomes.
+const (
+	WebhookDelivered = "delivered" // the receiver took it (2xx; 202 for a SET)
+	WebhookFailed    = "failed"    // an attempt that failed, retried later
+	WebhookRefused   = "refused"   // a SET the receiver refused for good
+)
+
+// WebhookAttempt counts one delivery attempt by outcome, and for a
+// delivered event the time from its commit to its delivery (lag).
+func (m *Metrics) WebhookAttempt(outcome string, lag time.Duration) {
+	if m == nil {
+		return
+	}
+	m.webhookAttempts.WithLabelValues(outcome).Inc()
+	if outcome == WebhookDelivered {
+		m.webhookLag.Observe(lag.Seconds())
+	}
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -105,6 +106,9 @@ func TestExposition(t *testing.T) {
 		return PoolStats{Waits: 4, WaitDuration: 1500 * time.Millisecond, InUse: 1, Idle: 3, Max: 4}
 	})
 	m.WatchActivity(fakeActivity{}, func() int64 { return 5 })
+	m.WatchEvents(func(context.Context) (int64, error) { return 2, nil })
+	m.WebhookAttempt(WebhookFailed, 0)
+	m.WebhookAttempt(WebhookDelivered, 3*time.Millisecond)
 
 	got := scrape(t, m, "scimd_")
 	// Histogram buckets are checked by one line each, not all of them.
@@ -127,6 +131,7 @@ func TestExposition(t *testing.T) {
 		`scimd_auth_failures_total{reason="wrong_secret"} 1`,
 		`scimd_console_lockouts_total{scope="account"} 1`,
 		`scimd_console_signins_total{console="tenant",result="failure"} 1`,
+		`scimd_events_pending 2`,
 		`scimd_limit_rejections_total{limit="concurrency"} 0`,
 		`scimd_limit_rejections_total{limit="rate"} 0`,
 		`scimd_limit_rejections_total{limit="signin"} 1`,
@@ -155,6 +160,13 @@ func TestExposition(t *testing.T) {
 		`scimd_store_write_batch_size_sum 3`,
 		`scimd_store_write_batch_size_count 1`,
 		`scimd_store_write_queue_depth 7`,
+		`scimd_webhook_attempts_total{outcome="delivered"} 1`,
+		`scimd_webhook_attempts_total{outcome="failed"} 1`,
+		`scimd_webhook_attempts_total{outcome="refused"} 0`,
+		`scimd_webhook_delivery_lag_seconds_bucket{le="0.005"} 1`,
+		`scimd_webhook_delivery_lag_seconds_bucket{le="+Inf"} 1`,
+		`scimd_webhook_delivery_lag_seconds_sum 0.003`,
+		`scimd_webhook_delivery_lag_seconds_count 1`,
 	}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("exposition (-want +got):\n%s", diff)

@@ -219,6 +219,7 @@ func (w *worker) deliverPage(ctx context.Context, e store.WebhookEndpoint, page 
 		now := s.cfg.Now()
 		a := &store.WebhookAttempt{Time: res.start, EventID: ev.ID, EventType: ev.Type, Attempt: attempt, Status: res.status,
 			Latency: res.latency, Error: res.err}
+		s.observe(res, now.Sub(ev.Time))
 		var p store.WebhookProgress
 		if res.refused {
 			// The receiver refused the token for good (RFC 8935 §2.4): it
@@ -308,6 +309,21 @@ type result struct {
 }
 
 func (r result) ok() bool { return r.err == "" }
+
+// observe reports an attempt's outcome to Config.Observe.
+func (s *Service) observe(res result, lag time.Duration) {
+	if s.cfg.Observe == nil {
+		return
+	}
+	switch {
+	case res.refused:
+		s.cfg.Observe("refused", 0)
+	case res.ok():
+		s.cfg.Observe("delivered", lag)
+	default:
+		s.cfg.Observe("failed", 0)
+	}
+}
 
 // encode is the body of event ev for endpoint e, and its content type.
 func (s *Service) encode(ctx context.Context, e store.WebhookEndpoint, ev store.Event) ([]byte, string, error) {

@@ -67,6 +67,10 @@ type Config struct {
 	// format store.WebhookSET; without it they cannot be added, and those
 	// that exist wait.
 	SET SETEncoder
+	// Observe, when set, is told the outcome of each attempt
+	// ("delivered", "failed", "refused") and, for a delivered event, the
+	// time since it was committed.
+	Observe func(outcome string, lag time.Duration)
 	// RootCAs, when set, replaces the system's roots (tests).
 	RootCAs *x509.CertPool
 	// Now is the clock; Jitter returns a random duration in [0, d]
