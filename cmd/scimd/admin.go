@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scimd/scimd/internal/auth"
+	"github.com/scimd/scimd/internal/console"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -51,7 +52,7 @@ func withStore(ctx context.Context, name string, args []string, getenv func(stri
 
 func cmdTenants(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usagef("tenants: expected create, list, activate, deactivate or set")
+		return usagef("tenants: expected create, list, activate, deactivate, set or unlock")
 	}
 	sub, args := args[0], args[1:]
 	var apiKeys, signIn, onDelete, rateLimit *string
@@ -136,6 +137,26 @@ func cmdTenants(ctx context.Context, args []string, getenv func(string) string, 
 			}
 			fmt.Fprintf(stdout, "tenant %s: api-keys %s, password-signin %s, on-delete %s, rate-limit %s\n", t.Name,
 				word(t.APIKeysEnabled, "on", "off"), word(t.PasswordSignIn, "on", "off"), t.OnDelete, rateWord(t.RateLimit))
+			return nil
+		case "unlock":
+			// An account locked out of the console by failed sign-ins (from
+			// any address) can sign in again at once.
+			if len(pos) != 2 {
+				return usagef("tenants unlock: expected the tenant NAME and a USERNAME")
+			}
+			cs, ok := st.(store.ConsoleStore)
+			if !ok {
+				return errors.New("this database backend keeps no console data")
+			}
+			t, err := st.Tenant(ctx, pos[0])
+			if err != nil {
+				return fmt.Errorf("tenant %q: %w", pos[0], err)
+			}
+			n, err := cs.ClearThrottles(ctx, console.AccountThrottles(t.ID, pos[1]))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s of tenant %s unlocked (%d sign-in failure records cleared)\n", pos[1], t.Name, n)
 			return nil
 		}
 		return usagef("tenants: unknown subcommand %q", sub)

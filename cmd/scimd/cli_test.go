@@ -15,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scimd/scimd/internal/console"
+	"github.com/scimd/scimd/internal/store"
 )
 
 // TestHelp: every command's --help (and -h) prints its usage and its flags
@@ -397,4 +400,31 @@ func getWith(t *testing.T, c *http.Client, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestTenantsUnlock: the operator's unlock of an account locked out of
+// the console clears its sign-in failures from every address.
+func TestTenantsUnlock(t *testing.T) {
+	env := newEnv(t)
+	mustCLI(t, env, "tenants", "create", "acme")
+	st, err := openStore(t.Context(), env["SCIMD_DATABASE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := st.Tenant(t.Context(), "acme")
+	cs := st.(store.ConsoleStore)
+	for _, addr := range []string{"198.51.100.7", "203.0.113.9"} {
+		cs.UpdateThrottle(t.Context(), console.AccountThrottles(tn.ID, "Admin@acme.example")+addr, func(th *store.Throttle) { th.Failures = 5 })
+	}
+	cs.UpdateThrottle(t.Context(), console.AccountThrottles(tn.ID, "someone.else")+"198.51.100.7", func(th *store.Throttle) { th.Failures = 5 })
+	st.Close()
+	if out := mustCLI(t, env, "tenants", "unlock", "acme", "admin@ACME.example"); out != "admin@ACME.example of tenant acme unlocked (2 sign-in failure records cleared)\n" {
+		t.Errorf("unlock: %q", out)
+	}
+	if _, err := runCLI(t, env, "tenants", "unlock", "acme"); err == nil {
+		t.Error("unlock without a USERNAME succeeded")
+	}
+	if _, err := runCLI(t, env, "tenants", "unlock", "nope", "x"); err == nil {
+		t.Error("unlock in an unknown tenant succeeded")
+	}
 }

@@ -56,6 +56,7 @@ Commands:
   scimd tenants activate NAME       activate SCIM provisioning for the tenant
   scimd tenants deactivate NAME
   scimd tenants set NAME [--api-keys on|off] [--password-signin on|off] [--on-delete archive|purge] [--rate-limit N]
+  scimd tenants unlock NAME USERNAME   let an account locked out by failed sign-ins sign in again
   scimd keys create --tenant NAME --name LABEL [--scope read|write] [--expires DURATION] [--json]
   scimd keys list --tenant NAME
   scimd keys revoke --tenant NAME USERID

@@ -156,4 +156,16 @@ func TestLockOutIsPerAddress(t *testing.T) {
 	if code := signIn("127.0.0.1:5000", testPassword); code != http.StatusSeeOther {
 		t.Errorf("the Owner from another address: %d, want a successful sign-in", code)
 	}
+	// An operator's unlock (scimd tenants unlock) clears the account's
+	// failures from every address.
+	for range userThreshold {
+		signIn("203.0.113.9:4000", "wrong password")
+	}
+	n, err := e.db.ClearThrottles(t.Context(), AccountThrottles(e.tenant.ID, "OWNER"))
+	if err != nil || n != 2 {
+		t.Errorf("ClearThrottles = %d, %v; want the records of the two addresses", n, err)
+	}
+	if code := signIn("198.51.100.7:4002", testPassword); code != http.StatusSeeOther {
+		t.Errorf("the locked address after the unlock: %d, want a successful sign-in", code)
+	}
 }

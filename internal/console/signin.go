@@ -48,7 +48,14 @@ type throttleKey struct {
 // never the account's owner signing in from elsewhere. (The address key
 // bounds one address's guesses across accounts.)
 func userKey(tenantID int64, userName, addr string) throttleKey {
-	return throttleKey{fmt.Sprintf("u:%d:%s@%s", tenantID, scim.Fold(userName), addr), userThreshold}
+	return throttleKey{AccountThrottles(tenantID, userName) + addr, userThreshold}
+}
+
+// AccountThrottles is the prefix of the sign-in throttle keys of one
+// account, from every address: what an operator's unlock clears
+// (store.ConsoleStore.ClearThrottles).
+func AccountThrottles(tenantID int64, userName string) string {
+	return fmt.Sprintf("u:%d:%s@", tenantID, scim.Fold(userName))
 }
 
 func ipKey(addr string) throttleKey { return throttleKey{"ip:" + addr, ipThreshold} }

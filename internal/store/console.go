@@ -230,4 +230,8 @@ type ConsoleStore interface {
 	UpdateThrottle(ctx context.Context, key string, fn func(*Throttle)) (Throttle, error)
 	// ClearThrottle forgets key's failures.
 	ClearThrottle(ctx context.Context, key string) error
+	// ClearThrottles forgets the failures of every key that starts with
+	// prefix (an account, from every address: an operator's unlock), and
+	// returns how many records it removed.
+	ClearThrottles(ctx context.Context, prefix string) (int64, error)
 }

@@ -264,6 +264,18 @@ func (s *Store) UpdateThrottle(ctx context.Context, key string, fn func(*store.T
 	return t, nil
 }
 
+// ClearThrottles forgets the failures of the keys that start with prefix.
+// The table holds only recent failures: the scan is small.
+func (s *Store) ClearThrottles(ctx context.Context, prefix string) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, q Querier) error {
+		var err error
+		n, err = q.Exec(ctx, "DELETE FROM signin_throttle WHERE substr(key, 1, ?) = ?", len(prefix), []byte(prefix))
+		return err
+	})
+	return n, err
+}
+
 // ClearThrottle forgets key's failures.
 func (s *Store) ClearThrottle(ctx context.Context, key string) error {
 	return s.write(ctx, func(ctx context.Context, q Querier) error {
