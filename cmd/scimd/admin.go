@@ -322,7 +322,7 @@ func printKey(w io.Writer, asJSON bool, id, secret, base string) {
 
 func cmdUsers(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "purge" {
-		return usagef("users: expected purge")
+		return usagef("users: expected purge, set-password or restore")
 	}
 	var tenant *string
 	define := func(fs *flag.FlagSet) { tenant = fs.String("tenant", "", "the tenant's `NAME`") }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/console"
 	"github.com/scimd/scimd/internal/store"
 )
@@ -426,5 +429,91 @@ func TestTenantsUnlock(t *testing.T) {
 	}
 	if _, err := runCLI(t, env, "tenants", "unlock", "nope", "x"); err == nil {
 		t.Error("unlock in an unknown tenant succeeded")
+	}
+}
+
+// runCLIIn is runCLI with stdin.
+func runCLIIn(env map[string]string, stdin string, args ...string) (string, error) {
+	var out strings.Builder
+	err := run(context.Background(), args, envFunc(env), strings.NewReader(stdin), &out, &out)
+	return out.String(), err
+}
+
+// TestBreakGlass: an operator gives a tenant an Owner back (an existing
+// user, or a new one), sets a console user's password (ending their
+// sessions), and restores an archived user.
+func TestBreakGlass(t *testing.T) {
+	env := newEnv(t)
+	mustCLI(t, env, "tenants", "create", "acme")
+	st, err := openStore(t.Context(), env["SCIMD_DATABASE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := st.Tenant(t.Context(), "acme")
+	now := time.Now()
+	for _, id := range []string{"u-ada", "u-gone"} {
+		if _, err := st.CreateUser(t.Context(), tn.ID, store.User{ID: id, Created: now, Modified: now, Attrs: map[string]any{"userName": id + "@acme.example"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.DeleteUser(t.Context(), tn.ID, "u-gone", true); err != nil {
+		t.Fatal(err)
+	}
+	cs := st.(store.ConsoleStore)
+	if err := cs.CreateSession(t.Context(), store.Session{IDHash: []byte("0123456789abcdef0123456789abcdef"), TenantID: tn.ID, UserID: "u-ada",
+		CSRF: "c", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		out   string
+		fails bool
+	}{
+		{"", []string{"tenants", "add-owner", "acme", "U-ADA@acme.example"}, "U-ADA@acme.example of tenant acme holds the Owner role\n", false},
+		{"", []string{"tenants", "add-owner", "acme", "new@acme.example"}, "", true}, // a new user needs a password
+		{"a new Owner pw\n", []string{"tenants", "add-owner", "acme", "new@acme.example", "--password-stdin"}, "created new@acme.example in tenant acme, with the Owner role\n", false},
+		{"short\n", []string{"users", "set-password", "--tenant", "acme", "u-ada@acme.example", "--password-stdin"}, "", true},
+		{"ada's new password\n", []string{"users", "set-password", "--tenant", "acme", "u-ada@acme.example", "--password-stdin"},
+			"new password set for u-ada@acme.example of tenant acme; their console sessions are ended\n", false},
+		{"", []string{"users", "restore", "--tenant", "acme", "u-gone"}, "restored user u-gone (u-gone@acme.example) of tenant acme\n", false},
+		{"", []string{"users", "restore", "--tenant", "acme", "u-gone"}, "", true}, // no longer archived
+	} {
+		out, err := runCLIIn(env, tc.stdin, tc.args...)
+		if (err != nil) != tc.fails || !tc.fails && out != tc.out {
+			t.Errorf("scimd %s: %q, %v", strings.Join(tc.args, " "), out, err)
+		}
+	}
+
+	st, err = openStore(t.Context(), env["SCIMD_DATABASE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cs = st.(store.ConsoleStore)
+	for _, id := range []string{"u-ada"} {
+		roles, _ := cs.UserRoles(t.Context(), tn.ID, id)
+		if len(roles) != 1 || roles[0].Name != store.RoleOwner {
+			t.Errorf("%s's roles: %+v", id, roles)
+		}
+	}
+	u, err := cs.UserByUserName(t.Context(), tn.ID, "u-ada@acme.example")
+	if ok, _ := auth.CheckPassword(t.Context(), u.PasswordHash, "ada's new password"); err != nil || !ok {
+		t.Errorf("ada's password after set-password: %v, %v", ok, err)
+	}
+	if _, err := cs.Session(t.Context(), []byte("0123456789abcdef0123456789abcdef")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ada's session after set-password: %v, want ended", err)
+	}
+	if _, err := st.User(t.Context(), tn.ID, "u-gone"); err != nil {
+		t.Errorf("the restored user: %v", err)
+	}
+	nu, err := cs.UserByUserName(t.Context(), tn.ID, "new@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if roles, _ := cs.UserRoles(t.Context(), tn.ID, nu.ID); len(roles) != 1 || roles[0].Name != store.RoleOwner {
+		t.Errorf("the new Owner's roles: %+v", roles)
 	}
 }

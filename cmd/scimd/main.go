@@ -57,10 +57,13 @@ Commands:
   scimd tenants deactivate NAME
   scimd tenants set NAME [--api-keys on|off] [--password-signin on|off] [--on-delete archive|purge] [--rate-limit N]
   scimd tenants unlock NAME USERNAME   let an account locked out by failed sign-ins sign in again
+  scimd tenants add-owner NAME USERNAME [--password-stdin]   give a user the Owner role (creating it with a password from stdin)
   scimd keys create --tenant NAME --name LABEL [--scope read|write] [--expires DURATION] [--json]
   scimd keys list --tenant NAME
   scimd keys revoke --tenant NAME USERID
   scimd users purge --tenant NAME ID   permanently delete a user's data
+  scimd users set-password --tenant NAME USERNAME --password-stdin   a console user's new password; ends their sessions
+  scimd users restore --tenant NAME ID   make an archived user live again
   scimd operators create EMAIL --password-stdin   an operator of the /operator/ console pages
   scimd appkeys create --name NAME [--tenants all|a,b] [--json]   a key of your application for /api/v1
   scimd appkeys list
@@ -118,12 +121,18 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		if len(args) > 1 && args[1] == "create" {
 			return cmdTenantsCreate(ctx, args[2:], getenv, stdin, stdout)
 		}
+		if len(args) > 1 && args[1] == "add-owner" {
+			return cmdTenantsAddOwner(ctx, args[2:], getenv, stdin, stdout)
+		}
 		return cmdTenants(ctx, args[1:], getenv, stdout)
 	case "operators", "operator":
 		return cmdOperators(ctx, args[1:], getenv, stdin, stdout)
 	case "keys", "key":
 		return cmdKeys(ctx, args[1:], getenv, stdout)
 	case "users", "user":
+		if len(args) > 1 && (args[1] == "set-password" || args[1] == "restore") {
+			return cmdUsersBreakGlass(ctx, args[1], args[2:], getenv, stdin, stdout)
+		}
 		return cmdUsers(ctx, args[1:], getenv, stdout)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, args[1:], getenv, stdout)
