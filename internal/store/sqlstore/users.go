@@ -417,8 +417,11 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID int64, id string, fn fu
 			return store.User{}, err
 		}
 		p, err := s.planUserUpdate(cur, fn)
-		if err != nil || p == nil {
-			return cur, err
+		if err != nil {
+			return store.User{}, err
+		}
+		if p == nil {
+			return cur, nil // nothing to store
 		}
 		err = s.write(ctx, func(ctx context.Context, q Querier) error {
 			n, err := q.Exec(ctx, s.users.updateIf, append(p.args, seq, cur.Version)...)
