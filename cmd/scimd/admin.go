@@ -56,7 +56,9 @@ func cmdTenants(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	sub, args := args[0], args[1:]
 	var apiKeys, signIn, onDelete, rateLimit *string
+	var flags *flag.FlagSet
 	define := func(fs *flag.FlagSet) {
+		flags = fs
 		if sub == "set" {
 			apiKeys = fs.String("api-keys", "", "the API Keys option: `on|off`")
 			signIn = fs.String("password-signin", "", "password sign-in: `on|off`")
@@ -76,6 +78,13 @@ func cmdTenants(ctx context.Context, args []string, getenv func(string) string, 
 			ts, err := st.Tenants(ctx)
 			if err != nil {
 				return err
+			}
+			if len(ts) == 0 {
+				// Say which database: the CLI's default is not the one
+				// "make run" serves.
+				fmt.Fprintf(stdout, "no tenants in %s (scimd tenants create NAME makes one; --database URL opens another)\n",
+					redactURL(flags.Lookup("database").Value.String()))
+				return nil
 			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tPROVISIONING\tAPI KEYS\tPASSWORD SIGN-IN\tON DELETE\tCREATED")

@@ -517,3 +517,13 @@ func TestBreakGlass(t *testing.T) {
 		t.Errorf("the new Owner's roles: %+v", roles)
 	}
 }
+
+// TestTenantsListSaysWhichDatabase: with no tenants, tenants list names
+// the database it opened (the CLI's default is not make run's).
+func TestTenantsListSaysWhichDatabase(t *testing.T) {
+	env := newEnv(t)
+	out := mustCLI(t, env, "tenants", "list")
+	if want := "no tenants in " + env["SCIMD_DATABASE"] + " (scimd tenants create NAME makes one; --database URL opens another)\n"; out != want {
+		t.Errorf("tenants list of an empty database: %q, want %q", out, want)
+	}
+}
