@@ -343,14 +343,22 @@ func cmdUsers(ctx context.Context, args []string, getenv func(string) string, st
 		if len(pos) != 1 {
 			return usagef("users purge: expected one user ID")
 		}
-		err = st.PurgeUser(ctx, t.ID, pos[0])
+		id := pos[0]
+		if cs, ok := st.(store.ConsoleStore); ok {
+			// A userName names the live user that has it (the operator pages
+			// take either).
+			if u, err := cs.UserByUserName(ctx, t.ID, id); err == nil {
+				id = u.ID
+			}
+		}
+		err = st.PurgeUser(ctx, t.ID, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("tenant %s has no user, live or archived, with id %q", t.Name, pos[0])
+			return fmt.Errorf("tenant %s has no user, live or archived, with id or userName %q", t.Name, pos[0])
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "purged user %s of tenant %s: all of its data is permanently deleted\n", pos[0], t.Name)
+		fmt.Fprintf(stdout, "purged user %s of tenant %s: all of its data is permanently deleted\n", id, t.Name)
 		return nil
 	})
 }

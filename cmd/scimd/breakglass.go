@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"text/tabwriter"
 	"time"
 
 	"github.com/scimd/scimd/internal/auth"
@@ -179,4 +180,40 @@ func cmdUsersBreakGlass(ctx context.Context, sub string, args []string, getenv f
 		fmt.Fprintf(stdout, "restored user %s (%v) of tenant %s\n", u.ID, u.Attrs["userName"], t.Name)
 	}
 	return nil
+}
+
+// cmdOperatorsAdmin is "scimd operators list" and "scimd operators remove
+// EMAIL" (which ends the operator's sessions).
+func cmdOperatorsAdmin(ctx context.Context, sub string, args []string, getenv func(string) string, stdout io.Writer) error {
+	return withStore(ctx, "operators "+sub, args, getenv, nil, func(st store.Store, pos []string) error {
+		cs, err := consoleStore(st)
+		if err != nil {
+			return err
+		}
+		if sub == "remove" {
+			if len(pos) != 1 {
+				return usagef("operators remove: expected one EMAIL address")
+			}
+			if err := cs.DeleteOperator(ctx, pos[0]); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no operator %s", pos[0])
+			} else if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "removed operator %s; their sessions are ended\n", pos[0])
+			return nil
+		}
+		if len(pos) != 0 {
+			return usagef("operators list: unexpected argument %q", pos[0])
+		}
+		ops, err := cs.Operators(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "EMAIL\tCREATED")
+		for _, op := range ops {
+			fmt.Fprintf(tw, "%s\t%s\n", op.Email, op.Created.UTC().Format(time.RFC3339))
+		}
+		return tw.Flush()
+	})
 }

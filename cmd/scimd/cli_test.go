@@ -527,3 +527,43 @@ func TestTenantsListSaysWhichDatabase(t *testing.T) {
 		t.Errorf("tenants list of an empty database: %q, want %q", out, want)
 	}
 }
+
+// TestOperatorsListRemoveAndPurgeByUserName: operators are listed and
+// removed; users purge takes a userName as well as an id.
+func TestOperatorsListRemoveAndPurgeByUserName(t *testing.T) {
+	env := newEnv(t)
+	for _, email := range []string{"zed@vendor.example", "amy@vendor.example"} {
+		if _, err := runCLIIn(env, "a long password\n", "operators", "create", email, "--password-stdin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := mustCLI(t, env, "operators", "list")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], "amy@vendor.example ") || !strings.HasPrefix(lines[2], "zed@vendor.example ") {
+		t.Errorf("operators list:\n%s", out)
+	}
+	if out := mustCLI(t, env, "operators", "remove", "ZED@vendor.example"); out != "removed operator ZED@vendor.example; their sessions are ended\n" {
+		t.Errorf("operators remove: %q", out)
+	}
+	if _, err := runCLI(t, env, "operators", "remove", "zed@vendor.example"); err == nil {
+		t.Error("removing a removed operator succeeded")
+	}
+	if out := mustCLI(t, env, "operators", "list"); strings.Contains(out, "zed@") {
+		t.Errorf("after the removal:\n%s", out)
+	}
+
+	mustCLI(t, env, "tenants", "create", "acme")
+	st, err := openStore(t.Context(), env["SCIMD_DATABASE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := st.Tenant(t.Context(), "acme")
+	now := time.Now()
+	st.CreateUser(t.Context(), tn.ID, store.User{ID: "u-ada", Created: now, Modified: now, Attrs: map[string]any{"userName": "ada@acme.example"}})
+	st.Close()
+	if out := mustCLI(t, env, "users", "purge", "--tenant", "acme", "ADA@acme.example"); out != "purged user u-ada of tenant acme: all of its data is permanently deleted\n" {
+		t.Errorf("purge by userName: %q", out)
+	}
+	if _, err := runCLI(t, env, "users", "purge", "--tenant", "acme", "ada@acme.example"); err == nil {
+		t.Error("purging a purged user succeeded")
+	}
+}

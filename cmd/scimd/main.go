@@ -61,10 +61,11 @@ Commands:
   scimd keys create --tenant NAME --name LABEL [--scope read|write] [--expires DURATION] [--json]
   scimd keys list --tenant NAME
   scimd keys revoke --tenant NAME USERID
-  scimd users purge --tenant NAME ID   permanently delete a user's data
+  scimd users purge --tenant NAME ID|USERNAME   permanently delete a user's data
   scimd users set-password --tenant NAME USERNAME --password-stdin   a console user's new password; ends their sessions
   scimd users restore --tenant NAME ID   make an archived user live again
   scimd operators create EMAIL --password-stdin   an operator of the /operator/ console pages
+  scimd operators list | remove EMAIL
   scimd appkeys create --name NAME [--tenants all|a,b] [--json]   a key of your application for /api/v1
   scimd appkeys list
   scimd appkeys revoke ID

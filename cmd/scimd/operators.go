@@ -48,8 +48,11 @@ func consoleStore(st store.Store) (store.ConsoleStore, error) {
 
 // cmdOperators: scimd operators create EMAIL --password-stdin.
 func cmdOperators(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) > 0 && (args[0] == "list" || args[0] == "remove") {
+		return cmdOperatorsAdmin(ctx, args[0], args[1:], getenv, stdout)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return usagef("operators: expected create EMAIL --password-stdin")
+		return usagef("operators: expected create EMAIL --password-stdin, list, or remove EMAIL")
 	}
 	fs, dbURL := newFlags("operators create", getenv)
 	fromStdin := fs.Bool("password-stdin", false, "read the password from stdin")

@@ -171,6 +171,11 @@ type ConsoleStore interface {
 	OperatorByEmail(ctx context.Context, email string) (Operator, error)
 	// OperatorByID returns an operator, or ErrNotFound.
 	OperatorByID(ctx context.Context, id int64) (Operator, error)
+	// Operators lists the operators by e-mail address.
+	Operators(ctx context.Context) ([]Operator, error)
+	// DeleteOperator removes an operator and ends their sessions. Returns
+	// ErrNotFound.
+	DeleteOperator(ctx context.Context, email string) error
 
 	// UserByUserName returns the live user whose userName equals userName
 	// under scim.Fold, or ErrNotFound.

@@ -112,6 +112,42 @@ func (s *Store) OperatorByID(ctx context.Context, id int64) (store.Operator, err
 	return scanOperator(s.q.QueryRow(ctx, sqlOperatorByID, id))
 }
 
+// Operators lists the operators by e-mail address.
+func (s *Store) Operators(ctx context.Context) ([]store.Operator, error) {
+	rows, err := s.q.Query(ctx, "SELECT "+operatorCols+" FROM operators ORDER BY email_fold")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Operator
+	for rows.Next() {
+		op, err := scanOperator(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, op)
+	}
+	return out, rows.Err()
+}
+
+// DeleteOperator removes an operator and their sessions. Returns
+// store.ErrNotFound.
+func (s *Store) DeleteOperator(ctx context.Context, email string) error {
+	fold := scim.Fold(email)
+	if !storable(fold) {
+		return store.ErrNotFound
+	}
+	return s.write(ctx, func(ctx context.Context, q Querier) error {
+		var id int64
+		if err := q.QueryRow(ctx, "SELECT id FROM operators WHERE email_fold = ?", fold).Scan(&id); err != nil {
+			return err
+		}
+		q.Queue(ctx, "DELETE FROM console_sessions WHERE operator_id = ?", id)
+		q.Queue(ctx, "DELETE FROM operators WHERE id = ?", id)
+		return nil
+	})
+}
+
 const (
 	sqlInsertSession = "INSERT INTO console_sessions (id_hash, tenant_id, user_id, operator_id, csrf, created, last_seen, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 	sqlSession       = "SELECT tenant_id, user_id, operator_id, csrf, created, last_seen, expires FROM console_sessions WHERE id_hash = ?"

@@ -66,6 +66,31 @@ func testOperators(t *testing.T, s ConsoleBackend) {
 	}
 	_, err = s.OperatorByEmail(ctx, "nobody@example.com")
 	wantErr(t, "OperatorByEmail of a stranger", err, store.ErrNotFound)
+
+	// Listed by address; removed with their sessions.
+	other, err := s.CreateOperator(ctx, "alice@example.com", "hash3", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := s.Operators(ctx)
+	if err != nil || len(ops) != 2 || ops[0].Email != "alice@example.com" || ops[1].Email != "Ops@Example.com" {
+		t.Errorf("Operators = %+v, %v", ops, err)
+	}
+	sess := store.Session{IDHash: []byte("operator-session-0123456789abcdef"), OperatorID: op.ID, CSRF: "c", Created: base, LastSeen: base, Expires: base.Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteOperator(ctx, "OPS@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.OperatorByID(ctx, op.ID)
+	wantErr(t, "OperatorByID after DeleteOperator", err, store.ErrNotFound)
+	_, err = s.Session(ctx, sess.IDHash)
+	wantErr(t, "the removed operator's session", err, store.ErrNotFound)
+	wantErr(t, "DeleteOperator of a stranger", s.DeleteOperator(ctx, "nobody@example.com"), store.ErrNotFound)
+	if ops, _ := s.Operators(ctx); len(ops) != 1 || ops[0].ID != other.ID {
+		t.Errorf("Operators after the removal = %+v", ops)
+	}
 }
 
 func testSessions(t *testing.T, s ConsoleBackend) {
