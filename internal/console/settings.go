@@ -156,7 +156,10 @@ func (c *Console) setUserRoles(w http.ResponseWriter, r *http.Request, q *req) e
 			}
 		}
 	}
-	if err := c.cs.SetUserRoles(r.Context(), q.tenant.ID, userID, ids); err != nil {
+	if err := c.cs.SetUserRoles(r.Context(), q.tenant.ID, userID, ids); errors.Is(err, store.ErrLastOwner) {
+		// Another admin took the other Owner's role meanwhile.
+		return errorf(http.StatusConflict, "This is the site's last Owner: make someone else an Owner first.")
+	} else if err != nil {
 		return err
 	}
 	c.log.Info("console: user roles changed", "tenant", q.tenant.Name, "user", userID, "by", q.userName())

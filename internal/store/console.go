@@ -211,7 +211,9 @@ type ConsoleStore interface {
 	// UserRoles lists the roles a user holds.
 	UserRoles(ctx context.Context, tenantID int64, userID string) ([]Role, error)
 	// SetUserRoles replaces the roles a user holds. Returns ErrNotFound if
-	// a role is not the tenant's.
+	// a role is not the tenant's, and ErrLastOwner (changing nothing) when
+	// it would leave a tenant that has an Owner with none; concurrent
+	// changes cannot both pass that check.
 	SetUserRoles(ctx context.Context, tenantID int64, userID string, roleIDs []int64) error
 
 	// UpdateAPIKey applies fn to a tenant's key inside a transaction and

@@ -20,6 +20,8 @@ var (
 	// ErrTimeout: the database stopped a statement that ran past its time
 	// limit; nothing of its transaction was kept.
 	ErrTimeout = errors.New("the database stopped a statement that ran too long")
+	// ErrLastOwner: the change would leave the tenant without an Owner.
+	ErrLastOwner = errors.New("the tenant's last Owner keeps the Owner role")
 )
 
 // FilterError is returned by List methods when a filter or sort attribute

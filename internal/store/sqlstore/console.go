@@ -339,11 +339,17 @@ func (s *Store) SetUserRoles(ctx context.Context, tenantID int64, userID string,
 		}
 	}
 	del := "DELETE FROM user_roles WHERE tenant_id = ? AND user_id = ?"
+	// SERIALIZABLE: two changes that each leave one Owner cannot both
+	// commit (PostgreSQL aborts one, which runs again and sees the other).
 	serializable := TxOptions{Serializable: true}
 	if len(ids) == 0 {
 		return s.b.Write(ctx, serializable, func(ctx context.Context, q Querier) error {
+			before, err := s.owners(ctx, q, tenantID)
+			if err != nil {
+				return err
+			}
 			q.Queue(ctx, del, tenantID, userID)
-			return nil
+			return s.keepOwner(ctx, q, tenantID, before)
 		})
 	}
 	in := placeholders(len(ids), "?")
@@ -365,10 +371,38 @@ func (s *Store) SetUserRoles(ctx context.Context, tenantID int64, userID string,
 		if n != len(ids) {
 			return store.ErrNotFound
 		}
+		before, err := s.owners(ctx, q, tenantID)
+		if err != nil {
+			return err
+		}
 		q.Queue(ctx, del, delArgs...)
 		q.Queue(ctx, insert, insArgs...)
-		return nil
+		return s.keepOwner(ctx, q, tenantID, before)
 	})
+}
+
+// owners counts the tenant's users holding the Owner role.
+func (s *Store) owners(ctx context.Context, q Querier, tenantID int64) (int64, error) {
+	var n int64
+	err := q.QueryRow(ctx, "SELECT count(*) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.tenant_id = ? AND r.tenant_id = ? AND r.name = ?",
+		tenantID, tenantID, store.RoleOwner).Scan(&n)
+	return n, err
+}
+
+// keepOwner returns store.ErrLastOwner when the tenant had Owners
+// (before) and has none now.
+func (s *Store) keepOwner(ctx context.Context, q Querier, tenantID, before int64) error {
+	if before == 0 {
+		return nil
+	}
+	after, err := s.owners(ctx, q, tenantID)
+	if err != nil {
+		return err
+	}
+	if after == 0 {
+		return store.ErrLastOwner
+	}
+	return nil
 }
 
 const sqlUpdateAPIKey = "UPDATE api_keys SET name = ?, scope = ?, expires = ? WHERE id = ?"

@@ -29,6 +29,7 @@ func RunConsole(t *testing.T, newStore func(t *testing.T) ConsoleBackend) {
 		{"Operators", testOperators},
 		{"Sessions", testSessions},
 		{"Roles", testRoles},
+		{"LastOwner", testLastOwner},
 		{"UpdateAPIKey", testUpdateAPIKey},
 		{"Activity", testActivity},
 		{"PendingActivity", testPendingActivity},
@@ -405,5 +406,66 @@ func testPendingActivity(t *testing.T, s ConsoleBackend) {
 	}
 	if as = log(); len(as) != 1 || len(as[0].Changes) != 0 {
 		t.Errorf("after purging the user: %+v", as)
+	}
+}
+
+// testLastOwner: a role change that would leave a tenant with no Owner is
+// refused in its transaction, also when two such changes race.
+func testLastOwner(t *testing.T, s ConsoleBackend) {
+	ctx := t.Context()
+	acme := mustTenant(t, s, "acme")
+	if err := s.EnsureDefaultRoles(ctx, acme.ID); err != nil {
+		t.Fatal(err)
+	}
+	roles, _ := s.Roles(ctx, acme.ID)
+	var owner, member int64
+	for _, r := range roles {
+		switch r.Name {
+		case store.RoleOwner:
+			owner = r.ID
+		case store.RoleMember:
+			member = r.ID
+		}
+	}
+	for i, id := range []string{"u-1", "u-2"} {
+		mustCreateUser(t, s, acme.ID, newUser(id, "user"+id, i, nil))
+		if err := s.SetUserRoles(ctx, acme.ID, id, []int64{owner}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two admins each take the other's Owner role at once: one wins.
+	errs := make(chan error, 2)
+	for _, id := range []string{"u-1", "u-2"} {
+		go func() { errs <- s.SetUserRoles(ctx, acme.ID, id, []int64{member}) }()
+	}
+	var failed int
+	for range 2 {
+		if err := <-errs; errors.Is(err, store.ErrLastOwner) {
+			failed++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	as, _ := s.RoleAssignments(ctx, acme.ID)
+	owners := 0
+	for _, a := range as {
+		if a.RoleID == owner {
+			owners++
+		}
+	}
+	if failed != 1 || owners != 1 {
+		t.Errorf("two racing removals: %d refused, %d Owners left; want 1 and 1", failed, owners)
+	}
+	// The last one keeps it, by a change of roles or by none.
+	var last string
+	for _, a := range as {
+		if a.RoleID == owner {
+			last = a.UserID
+		}
+	}
+	wantErr(t, "SetUserRoles taking the last Owner's role", s.SetUserRoles(ctx, acme.ID, last, []int64{member}), store.ErrLastOwner)
+	wantErr(t, "SetUserRoles of no roles for the last Owner", s.SetUserRoles(ctx, acme.ID, last, nil), store.ErrLastOwner)
+	if rs, _ := s.UserRoles(ctx, acme.ID, last); len(rs) != 1 || rs[0].ID != owner {
+		t.Errorf("the last Owner's roles after the refusals: %+v", rs)
 	}
 }
