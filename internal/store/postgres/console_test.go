@@ -97,6 +97,11 @@ func TestConsoleConcurrency(t *testing.T) {
 		if err != nil || len(roles) != 3 {
 			t.Fatalf("Roles = %v, %v", roles, err)
 		}
+		// Another user is an Owner throughout, so that no replacement
+		// would take the tenant's last Owner (see LastOwner).
+		if err := a.SetUserRoles(ctx, tn.ID, "the-owner", []int64{roles[0].ID}); err != nil {
+			t.Fatal(err)
+		}
 		for round := range 10 {
 			user := fmt.Sprintf("u%d", round)
 			race(6, dbs, func(i int, db *DB) {
@@ -275,6 +280,14 @@ func TestConsoleSetUserRolesAtomic(t *testing.T) {
 	}
 	if got, _ := db.UserRoles(ctx, a.ID, "u1"); len(got) != 1 || got[0].ID != ra[0].ID {
 		t.Errorf("UserRoles after a refused change = %+v, want the Owner role only", got)
+	}
+	// u1 is the only Owner: clearing its roles is refused until another
+	// user is one.
+	if err := db.SetUserRoles(ctx, a.ID, "u1", nil); !errors.Is(err, store.ErrLastOwner) {
+		t.Errorf("clearing the last Owner's roles = %v, want ErrLastOwner", err)
+	}
+	if err := db.SetUserRoles(ctx, a.ID, "u2", []int64{ra[0].ID}); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.SetUserRoles(ctx, a.ID, "u1", nil); err != nil {
 		t.Fatal(err)
