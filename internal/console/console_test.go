@@ -306,3 +306,26 @@ func TestSCIMCannotSetAdministratorPasswords(t *testing.T) {
 		t.Errorf("the owner's activity does not say the password was kept: %+v", as[0].Changes)
 	}
 }
+
+// TestSettingsConfirmNoSignIn: turning password sign-in off, which locks
+// everyone out of the console, asks for confirmation first and changes
+// nothing until it is given.
+func TestSettingsConfirmNoSignIn(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("owner")
+	r := b.post("/settings", "/settings", url.Values{"apiKeys": {"on"}, "onDelete": {"purge"}})
+	if r.status != http.StatusConflict || !strings.Contains(r.body, "locks everyone out of this console") ||
+		!strings.Contains(r.body, `name="confirmNoSignIn"`) || strings.Contains(r.body, `id="passwordSignIn" checked`) {
+		t.Errorf("turning password sign-in off without confirming: %d\n%.2000s", r.status, r.body)
+	}
+	if tn, _ := e.db.Tenant(t.Context(), "acme"); !tn.PasswordSignIn || tn.OnDelete != store.OnDeleteArchive {
+		t.Errorf("the tenant changed without the confirmation: %+v", tn)
+	}
+	r = b.post("/settings", "/settings", url.Values{"apiKeys": {"on"}, "onDelete": {"purge"}, "confirmNoSignIn": {"on"}})
+	if r.status != http.StatusSeeOther {
+		t.Errorf("with the confirmation: %d %.500s", r.status, r.body)
+	}
+	if tn, _ := e.db.Tenant(t.Context(), "acme"); tn.PasswordSignIn || tn.OnDelete != store.OnDeletePurge {
+		t.Errorf("after confirming: %+v", tn)
+	}
+}

@@ -221,7 +221,7 @@ func TestKeys(t *testing.T) {
 func TestSettingsAndRoles(t *testing.T) {
 	e := newEnv(t)
 	o := e.signedIn("owner")
-	r := o.post("/settings", "/settings", url.Values{"onDelete": {"purge"}, "apiKeys": {"on"}})
+	r := o.post("/settings", "/settings", url.Values{"onDelete": {"purge"}, "apiKeys": {"on"}, "confirmNoSignIn": {"on"}})
 	wantStatus(t, "save settings", r, http.StatusSeeOther)
 	tn, _ := e.db.Tenant(t.Context(), "acme")
 	if tn.PasswordSignIn || !tn.APIKeysEnabled || tn.OnDelete != "purge" {

@@ -9,8 +9,14 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
+// settingsData is what the settings page shows besides the tenant.
+type settingsData struct {
+	// ConfirmNoSignIn asks to confirm turning password sign-in off.
+	ConfirmNoSignIn bool
+}
+
 func (c *Console) settingsPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := c.view(q, "General Settings", nil)
+	v := c.view(q, "General Settings", settingsData{})
 	v.Flash = r.URL.Query().Get("saved")
 	if v.Flash != "" {
 		v.Flash = "Settings saved."
@@ -24,9 +30,20 @@ func (c *Console) updateSettings(w http.ResponseWriter, r *http.Request, q *req)
 	if onDelete != store.OnDeleteArchive && onDelete != store.OnDeletePurge {
 		return errorf(http.StatusBadRequest, "onDelete must be archive or purge.")
 	}
+	signIn := r.PostFormValue("passwordSignIn") == "on"
+	if q.tenant.PasswordSignIn && !signIn && r.PostFormValue("confirmNoSignIn") != "on" {
+		// Password sign-in is the console's only way in: turning it off
+		// locks out everyone, the Owner who does it too.
+		v := c.view(q, "General Settings", settingsData{ConfirmNoSignIn: true})
+		// The form as it was sent.
+		v.Tenant.APIKeysEnabled, v.Tenant.PasswordSignIn, v.Tenant.OnDelete = r.PostFormValue("apiKeys") == "on", false, onDelete
+		v.Error = "Turning off password sign-in locks everyone out of this console, you included: nobody can sign in until the operator turns it on again. To do it anyway, tick \"I understand\" and save again."
+		c.render(w, http.StatusConflict, "settings", v)
+		return nil
+	}
 	_, err := c.st.UpdateTenant(r.Context(), q.tenant.Name, func(t *store.Tenant) error {
 		t.APIKeysEnabled = r.PostFormValue("apiKeys") == "on"
-		t.PasswordSignIn = r.PostFormValue("passwordSignIn") == "on"
+		t.PasswordSignIn = signIn
 		t.OnDelete = onDelete
 		return nil
 	})
