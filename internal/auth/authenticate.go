@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/scimd/scimd/internal/scim"
@@ -34,10 +33,6 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// touchEvery is how stale a key's last-used time may get: scimd records use
-// at most once per key per interval, not on every request.
-const touchEvery = time.Minute
-
 // Authenticator checks API keys against the store. Revocation and expiry
 // are read from the store on every request, so a key revoked through any
 // scimd instance is refused on the very next request.
@@ -46,8 +41,7 @@ type Authenticator struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 
-	mu      sync.Mutex
-	touched map[string]time.Time // key id → last time this process recorded use
+	touches Touches
 }
 
 // Reasons of a [Failure], for metrics: every 401 of Authenticate has one.
@@ -132,21 +126,11 @@ func FailureReason(err error) string {
 }
 
 // touch records the key's use in the background, at most once per
-// touchEvery per key and process.
+// TouchEvery per key and process (Touches).
 func (a *Authenticator) touch(k store.APIKey, now time.Time) {
-	if now.Sub(k.LastUsed) < touchEvery {
+	if !a.touches.Due(k.ID, k.LastUsed, now) {
 		return
 	}
-	a.mu.Lock()
-	if a.touched == nil {
-		a.touched = make(map[string]time.Time)
-	}
-	if now.Sub(a.touched[k.ID]) < touchEvery {
-		a.mu.Unlock()
-		return
-	}
-	a.touched[k.ID] = now
-	a.mu.Unlock()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -52,8 +52,8 @@ type API struct {
 	mux      *http.ServeMux
 
 	mu      sync.Mutex
-	waits   map[string]int       // key id → long polls open
-	touched map[string]time.Time // key id → last use this process recorded
+	waits   map[string]int // key id → long polls open
+	touches auth.Touches
 }
 
 // route is one endpoint. Every route the API serves is in routes, which
@@ -74,7 +74,7 @@ var routes = []route{
 // New returns the API for cfg.
 func New(cfg Config) *API {
 	a := &API{store: cfg.Store, host: cfg.Host, log: cfg.Logger, now: cfg.Now, poll: cfg.PollInterval, maxWaits: cfg.MaxWaitsPerKey,
-		waits: map[string]int{}, touched: map[string]time.Time{}}
+		waits: map[string]int{}}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -240,22 +240,12 @@ func (a *API) authenticate(r *http.Request) (store.AppKey, error) {
 	return k, nil
 }
 
-// touchEvery is how stale a key's last-used time may get.
-const touchEvery = time.Minute
-
 // touch records the key's use in the background, at most once per
-// touchEvery per key and process.
+// auth.TouchEvery per key and process (auth.Touches).
 func (a *API) touch(k store.AppKey, now time.Time) {
-	if now.Sub(k.LastUsed) < touchEvery {
+	if !a.touches.Due(k.ID, k.LastUsed, now) {
 		return
 	}
-	a.mu.Lock()
-	if now.Sub(a.touched[k.ID]) < touchEvery {
-		a.mu.Unlock()
-		return
-	}
-	a.touched[k.ID] = now
-	a.mu.Unlock()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
