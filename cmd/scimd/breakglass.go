@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -33,11 +32,7 @@ func cmdTenantsAddOwner(ctx context.Context, args []string, getenv func(string) 
 	}
 	var hash string
 	if *fromStdin {
-		pw, err := readPassword(stdin)
-		if err != nil {
-			return err
-		}
-		if hash, err = auth.HashPassword(ctx, pw); err != nil {
+		if hash, err = readPasswordHash(ctx, stdin); err != nil {
 			return err
 		}
 	}
@@ -133,11 +128,7 @@ func cmdUsersBreakGlass(ctx context.Context, sub string, args []string, getenv f
 		if !*fromStdin {
 			return usagef("users set-password: give the new password on stdin (--password-stdin)")
 		}
-		pw, err := readPassword(stdin)
-		if err != nil {
-			return err
-		}
-		if hash, err = auth.HashPassword(ctx, pw); err != nil {
+		if hash, err = readPasswordHash(ctx, stdin); err != nil {
 			return err
 		}
 	}

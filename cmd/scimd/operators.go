@@ -36,6 +36,16 @@ func readPassword(stdin io.Reader) (string, error) {
 	return pw, nil
 }
 
+// readPasswordHash reads a password from stdin (see readPassword) and
+// returns its hash, as the store keeps it.
+func readPasswordHash(ctx context.Context, stdin io.Reader) (string, error) {
+	pw, err := readPassword(stdin)
+	if err != nil {
+		return "", err
+	}
+	return auth.HashPassword(ctx, pw)
+}
+
 // consoleStore returns st's console storage, or an error if its backend
 // has none.
 func consoleStore(st store.Store) (store.ConsoleStore, error) {
@@ -66,11 +76,7 @@ func cmdOperators(ctx context.Context, args []string, getenv func(string) string
 	if !*fromStdin {
 		return usagef("operators create: give the password on stdin with --password-stdin")
 	}
-	pw, err := readPassword(stdin)
-	if err != nil {
-		return err
-	}
-	hash, err := auth.HashPassword(ctx, pw)
+	hash, err := readPasswordHash(ctx, stdin)
 	if err != nil {
 		return err
 	}
@@ -113,11 +119,7 @@ func cmdTenantsCreate(ctx context.Context, args []string, getenv func(string) st
 		if !*fromStdin {
 			return usagef("tenants create: --owner needs the owner's password on stdin (--password-stdin)")
 		}
-		pw, err := readPassword(stdin)
-		if err != nil {
-			return err
-		}
-		if hash, err = auth.HashPassword(ctx, pw); err != nil {
+		if hash, err = readPasswordHash(ctx, stdin); err != nil {
 			return err
 		}
 	}
