@@ -19,27 +19,14 @@ type HostBackend interface {
 // RunHost runs the conformance suite of store.HostStore. newStore must
 // return a new, empty store for each call; the suite closes it.
 func RunHost(t *testing.T, newStore func(t *testing.T) HostBackend) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, HostBackend)
-	}{
+	tests := []testCase[HostBackend]{
 		{"AppKeys", testAppKeys},
 		{"AppKeyRefused", testAppKeyRefused},
 		{"RevokeTouchAppKey", testRevokeTouchAppKey},
 		{"UserStatus", testUserStatus},
 		{"UserStatusByUserName", testUserStatusByUserName},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
-	}
+	runCases(t, tests, newStore)
 }
 
 func hash(c byte) []byte { return []byte(strings.Repeat(string(c), 32)) }

@@ -22,10 +22,7 @@ type ConsoleBackend interface {
 // RunConsole runs the conformance suite of store.ConsoleStore. newStore must
 // return a new, empty store for each call; the suite closes it.
 func RunConsole(t *testing.T, newStore func(t *testing.T) ConsoleBackend) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, ConsoleBackend)
-	}{
+	tests := []testCase[ConsoleBackend]{
 		{"Operators", testOperators},
 		{"Sessions", testSessions},
 		{"Roles", testRoles},
@@ -37,17 +34,7 @@ func RunConsole(t *testing.T, newStore func(t *testing.T) ConsoleBackend) {
 		{"UserByUserName", testUserByUserName},
 		{"Throttle", testThrottle},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
-	}
+	runCases(t, tests, newStore)
 }
 
 func testOperators(t *testing.T, s ConsoleBackend) {

@@ -16,10 +16,7 @@ import (
 )
 
 // eventTests are the event log's part of the suite.
-var eventTests = []struct {
-	name string
-	fn   func(*testing.T, store.Store)
-}{
+var eventTests = []testCase[store.Store]{
 	{"EventsOfEveryChange", testEventsOfEveryChange},
 	{"EventsOfGroups", testEventsOfGroups},
 	{"EventsRolledBack", testEventsRolledBack},

@@ -22,10 +22,7 @@ type SETBackend interface {
 // RunSETs runs the conformance suite of store.SETStore. newStore must
 // return a new, empty store for each call; the suite closes it.
 func RunSETs(t *testing.T, newStore func(t *testing.T) SETBackend) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, SETBackend)
-	}{
+	tests := []testCase[SETBackend]{
 		{"Keys", testSETKeys},
 		{"KeysRefused", testSETKeysRefused},
 		{"KeysRace", testSETKeysRace},
@@ -34,17 +31,7 @@ func RunSETs(t *testing.T, newStore func(t *testing.T) SETBackend) {
 		{"AcksBounded", testSETAcksBounded},
 		{"AcksConcurrent", testSETAcksConcurrent},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
-	}
+	runCases(t, tests, newStore)
 }
 
 func setKey(id string, created time.Time) store.SETKey {

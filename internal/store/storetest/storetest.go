@@ -20,10 +20,7 @@ import (
 // Run runs the conformance suite. newStore must return a new, empty store
 // for each call; the suite closes it when the subtest ends.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, store.Store)
-	}{
+	tests := []testCase[store.Store]{
 		{"Tenants", testTenants},
 		{"UpdateTenant", testUpdateTenant},
 		{"APIKeys", testAPIKeys},
@@ -51,22 +48,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, eventTests...)
 	for _, g := range groupTests {
-		tests = append(tests, struct {
-			name string
-			fn   func(*testing.T, store.Store)
-		}{g.name, func(t *testing.T, s store.Store) { g.fn(t, s, groupStore(t, s)) }})
+		tests = append(tests, testCase[store.Store]{g.name, func(t *testing.T, s store.Store) { g.fn(t, s, groupStore(t, s)) }})
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
-	}
+	runCases(t, tests, newStore)
 }
 
 // base is the creation time of the first fixture user. It has nanoseconds,
@@ -937,5 +921,27 @@ func testAuthOnOwnConnections(t *testing.T, s store.Store) {
 	}
 	if _, err := s.APIKey(actx, "key-1"); err != nil {
 		t.Errorf("APIKey with the read pool taken (%d connections): %v", held, err)
+	}
+}
+
+// testCase is one test of a suite, over a store of type S.
+type testCase[S interface{ Close() error }] struct {
+	name string
+	fn   func(*testing.T, S)
+}
+
+// runCases runs each test as a subtest on a new store, closed when the
+// subtest ends.
+func runCases[S interface{ Close() error }](t *testing.T, tests []testCase[S], newStore func(t *testing.T) S) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.fn(t, s)
+		})
 	}
 }

@@ -21,10 +21,7 @@ type WebhookBackend interface {
 // RunWebhooks runs the conformance suite of store.WebhookStore. newStore
 // must return a new, empty store for each call; the suite closes it.
 func RunWebhooks(t *testing.T, newStore func(t *testing.T) WebhookBackend) {
-	tests := []struct {
-		name string
-		fn   func(*testing.T, WebhookBackend)
-	}{
+	tests := []testCase[WebhookBackend]{
 		{"CreateGetList", testWebhookCreate},
 		{"Update", testWebhookUpdate},
 		{"Delete", testWebhookDelete},
@@ -35,17 +32,7 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) WebhookBackend) {
 		{"Backlog", testWebhookBacklog},
 		{"EventPositionBefore", testEventPositionBefore},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			t.Cleanup(func() {
-				if err := s.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			tc.fn(t, s)
-		})
-	}
+	runCases(t, tests, newStore)
 }
 
 // newWebhook is an active endpoint as the webhook package makes one.
