@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
 )
 
@@ -79,23 +80,7 @@ func show(v any) string {
 		s = string(b)
 	}
 	if len(s) > maxValue {
-		cut := maxValue
-		for cut > 0 && !utf8Start(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
+		s = scim.Cut(s, maxValue) + "…"
 	}
 	return s
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8Start(s[n]) {
-		n--
-	}
-	return s[:n]
 }

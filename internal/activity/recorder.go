@@ -237,8 +237,8 @@ func toRecord(e server.ActivityEvent) store.Activity {
 	return store.Activity{
 		ID:       e.StoredID,
 		TenantID: e.Tenant.ID, Time: e.Time, RequestID: e.RequestID, KeyID: e.KeyID,
-		Client: scim.ClientOf(e.UserAgent), UserAgent: truncate(e.UserAgent, 256), Method: e.Method, Path: truncate(e.Path, 512),
-		ResourceType: e.ResourceType, ResourceID: truncate(e.ResourceID, 128), Status: e.Status,
+		Client: scim.ClientOf(e.UserAgent), UserAgent: scim.Cut(e.UserAgent, 256), Method: e.Method, Path: scim.Cut(e.Path, 512),
+		ResourceType: e.ResourceType, ResourceID: scim.Cut(e.ResourceID, 128), Status: e.Status,
 		Changes: append(Diff(e.Before, e.After), notes(e.Notes)...),
 	}
 }

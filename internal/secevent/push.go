@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/scimd/scimd/internal/scim"
 )
 
 // RFC 8935 push: a SET is POSTed to the receiver's endpoint as
@@ -92,13 +94,8 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !isRuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	return scim.Cut(s, n) + "…"
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // NewPushRequest returns the RFC 8935 request that pushes set to a
 // receiver's endpoint.

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scimd/scimd/internal/scim"
 	"github.com/scimd/scimd/internal/store"
@@ -139,21 +138,10 @@ func (s *Server) pendActivity(r *http.Request, a *activity, keyID string) *http.
 	ua := r.UserAgent()
 	a.pending = &store.PendingActivity{Record: store.Activity{
 		TenantID: a.tenant.ID, Time: s.now(), RequestID: infoFrom(r.Context()).id, KeyID: keyID,
-		Client: scim.ClientOf(ua), UserAgent: cut(ua, 256), Method: r.Method, Path: cut(a.path, 512),
-		ResourceType: typ, ResourceID: cut(id, 128), Status: status,
+		Client: scim.ClientOf(ua), UserAgent: scim.Cut(ua, 256), Method: r.Method, Path: scim.Cut(a.path, 512),
+		ResourceType: typ, ResourceID: scim.Cut(id, 128), Status: status,
 	}}
 	return r.WithContext(store.WithActivity(r.Context(), a.pending))
-}
-
-// cut shortens s to at most n bytes, on a character boundary.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // noteTenant records the tenant and path of a tenant's SCIM request.
