@@ -65,6 +65,7 @@ func TestEventMapping(t *testing.T) {
 				`"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}}}`, SubID{"scim", "/Groups/g-1", "g-1", ""}},
 		{"", store.Event{ID: "evt_1", Type: store.EventTenantActivated, Resource: store.EventResource{Type: "Tenant", ID: "acme"}, Data: json.RawMessage(`{}`)}, "", SubID{}},
 		{"", store.Event{ID: "evt_1", Type: store.EventTenantDeactivated, Resource: store.EventResource{Type: "Tenant", ID: "acme"}, Data: json.RawMessage(`{}`)}, "", SubID{}},
+		{"", store.Event{ID: "evt_1", Type: store.EventTenantDeleted, Resource: store.EventResource{Type: "Tenant", ID: "acme"}, Data: json.RawMessage(`{}`)}, "", SubID{}},
 		{"", store.Event{ID: "evt_1", Type: store.EventKeyCreated, Resource: store.EventResource{Type: "APIKey", ID: "k1"}, Data: json.RawMessage(`{"name":"okta"}`)}, "", SubID{}},
 		{"", store.Event{ID: "evt_1", Type: store.EventKeyRevoked, Resource: store.EventResource{Type: "APIKey", ID: "k1"}, Data: json.RawMessage(`{}`)}, "", SubID{}},
 		// A purged user's earlier events keep no data: notice forms.

@@ -151,6 +151,23 @@ type ArchivedUser struct {
 	Deleted  time.Time
 }
 
+// TenantCounts is what a tenant holds, as the operator pages show it.
+type TenantCounts struct {
+	Users, InactiveUsers int64 // live users, and those of them with active false
+	ArchivedUsers        int64
+	Groups               int64
+	ActiveKeys           int64 // API keys neither revoked nor expired
+	Owners
+}
+
+// Owners counts a tenant's holders of the Owner role: all of them, and
+// those who can sign in to the console (a live, active user with a
+// password). A tenant whose Owners cannot sign in (SCIM deactivated or
+// deleted the last of them) needs an operator's break glass.
+type Owners struct {
+	Holders, CanSignIn int64
+}
+
 // Throttle is the failed sign-in record of one key (a tenant's userName, a
 // client address).
 type Throttle struct {
@@ -215,6 +232,13 @@ type ConsoleStore interface {
 	// it would leave a tenant that has an Owner with none; concurrent
 	// changes cannot both pass that check.
 	SetUserRoles(ctx context.Context, tenantID int64, userID string, roleIDs []int64) error
+
+	// TenantCounts counts what a tenant holds, through indexes and kept
+	// counts: its cost does not grow with the tenant's active users.
+	TenantCounts(ctx context.Context, tenantID int64, now time.Time) (TenantCounts, error)
+	// TenantOwners returns the Owners of every tenant that has an Owner
+	// role, by tenant id, in one query.
+	TenantOwners(ctx context.Context) (map[int64]Owners, error)
 
 	// UpdateAPIKey applies fn to a tenant's key inside a transaction and
 	// stores Name, Scope and Expires. Returns ErrNotFound or fn's error.

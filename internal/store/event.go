@@ -26,6 +26,7 @@ const (
 
 	EventTenantActivated   = "tenant.provisioning_activated"
 	EventTenantDeactivated = "tenant.provisioning_deactivated"
+	EventTenantDeleted     = "tenant.deleted" // the tenant and all its data are gone
 	EventKeyCreated        = "key.created"
 	EventKeyRevoked        = "key.revoked"
 )
@@ -35,7 +36,7 @@ var EventTypes = []string{
 	EventUserCreated, EventUserUpdated, EventUserDeactivated, EventUserReactivated,
 	EventUserDeleted, EventUserRestored, EventUserPurged,
 	EventGroupCreated, EventGroupUpdated, EventGroupDeleted, EventGroupMemberAdded, EventGroupMemberRemoved,
-	EventTenantActivated, EventTenantDeactivated, EventKeyCreated, EventKeyRevoked,
+	EventTenantActivated, EventTenantDeactivated, EventTenantDeleted, EventKeyCreated, EventKeyRevoked,
 }
 
 // Actor kinds: who made a change.

@@ -174,6 +174,17 @@ type Store interface {
 	// error unchanged. Like UpdateUser's, fn must be quick and must not call
 	// the store.
 	UpdateTenant(ctx context.Context, name string, fn func(*Tenant) error) (Tenant, error)
+	// DeleteTenant deletes a tenant and writes a tenant.deleted event: from
+	// then on it is not found, by name or id, it is not listed, and its
+	// name is not handed out again (CreateTenant answers ErrConflict). Its
+	// data is removed by PurgeDeletedTenants. Returns ErrNotFound.
+	DeleteTenant(ctx context.Context, name string) (Tenant, error)
+	// PurgeDeletedTenants removes the data of deleted tenants (users,
+	// groups, keys, console users' roles and sessions, activity, events
+	// other than tenant.deleted), in transactions of bounded size, until
+	// none is left or ctx ends, and returns how many rows it removed. A run
+	// that stopped part-way is finished by the next.
+	PurgeDeletedTenants(ctx context.Context) (int64, error)
 
 	// CreateAPIKey stores k. Returns ErrConflict if k.ID exists.
 	CreateAPIKey(ctx context.Context, k APIKey) error

@@ -591,5 +591,11 @@ func (s *Store) Statement(name string) string {
 		"host.statusByUserName":  sqlStatusByUserName,
 		"host.archivedStatus":    sqlArchivedStatus,
 		"host.appKey":            sqlAppKey,
+		"tenant.countInactive":   sqlCountInactive,
+		"tenant.countArchived":   sqlCountArchived,
+		"tenant.countKeys":       sqlCountKeys,
+		"tenant.purgeMembers":    tenantTables[0].deleteChunk(),
+		"tenant.purgeUsers":      tenantTables[2].deleteChunk(),
+		"tenant.purgeEvents":     tenantTables[5].deleteChunk(),
 	}[name]
 }

@@ -8,10 +8,12 @@ import (
 )
 
 const (
-	tenantCols      = "id, name, created, provisioning_active, api_keys_enabled, password_signin, on_delete, rate_limit"
-	sqlTenantByName = "SELECT " + tenantCols + " FROM tenants WHERE name = ?"
-	sqlTenantByID   = "SELECT " + tenantCols + " FROM tenants WHERE id = ?"
-	sqlTenants      = "SELECT " + tenantCols + " FROM tenants ORDER BY name"
+	tenantCols = "id, name, created, provisioning_active, api_keys_enabled, password_signin, on_delete, rate_limit"
+	// A deleted tenant is a tombstone that no lookup finds (see
+	// tenant_delete.go).
+	sqlTenantByName = "SELECT " + tenantCols + " FROM tenants WHERE name = ? AND deleted IS NULL"
+	sqlTenantByID   = "SELECT " + tenantCols + " FROM tenants WHERE id = ? AND deleted IS NULL"
+	sqlTenants      = "SELECT " + tenantCols + " FROM tenants WHERE deleted IS NULL ORDER BY name"
 	sqlInsertTenant = "INSERT INTO tenants (name, created, provisioning_active, api_keys_enabled, password_signin, on_delete) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"
 	sqlUpdateTenant = "UPDATE tenants SET provisioning_active = ?, api_keys_enabled = ?, password_signin = ?, on_delete = ?, rate_limit = ? WHERE id = ?"
 )

@@ -33,6 +33,8 @@ func RunConsole(t *testing.T, newStore func(t *testing.T) ConsoleBackend) {
 		{"ArchiveRestore", testArchiveRestore},
 		{"UserByUserName", testUserByUserName},
 		{"Throttle", testThrottle},
+		{"TenantCounts", testTenantCounts},
+		{"DeleteTenant", testDeleteTenant},
 	}
 	runCases(t, tests, newStore)
 }
