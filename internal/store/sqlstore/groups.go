@@ -591,5 +591,10 @@ func (s *Store) Statement(name string) string {
 		"host.statusByUserName":  sqlStatusByUserName,
 		"host.archivedStatus":    sqlArchivedStatus,
 		"host.appKey":            sqlAppKey,
+		"activity.last":          sqlLastActivity,
+		"activity.lastChange":    sqlLastChange,
+		"activity.lastFailure":   sqlLastFailure,
+		"activity.counts":        sqlActivityCount,
+		"activity.countFailure":  sqlCountFinishFailure,
 	}[name]
 }
