@@ -83,6 +83,14 @@ func testActivityDetail(t *testing.T, s ConsoleBackend) {
 	if len(got) != 1 || got[0].Status != 500 || got[0].Detail != "internal error" || got[0].Query != "attributes=userName" || got[0].ResourceID != "u-1" {
 		t.Errorf("full record = %+v", got)
 	}
+	// Purging the user empties the detail and the query too.
+	if err := s.PurgeUser(ctx, acme.ID, "u-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = s.ActivityLog(ctx, acme.ID, store.ActivityQuery{RequestID: "req-pend"})
+	if len(got) != 1 || got[0].Detail != "" || got[0].Query != "" || got[0].Status != 500 {
+		t.Errorf("record of a purged user = %+v", got)
+	}
 }
 
 // testActivitySummary: the last request, change and failure of a tenant,
