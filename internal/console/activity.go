@@ -130,7 +130,7 @@ func (c *Console) activityCSV(w http.ResponseWriter, r *http.Request, q *req) er
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="activity-`+q.tenant.Name+`.csv"`)
+	h.Set("Content-Disposition", `attachment; filename="activity-`+fileName(q.tenant.Name)+`.csv"`)
 	h.Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
@@ -149,6 +149,17 @@ func (c *Console) activityCSV(w http.ResponseWriter, r *http.Request, q *req) er
 			return nil
 		}
 	}
+}
+
+// fileName is name with every character but ASCII letters, digits, '.',
+// '-' and '_' replaced by '_', to stand in a Content-Disposition header.
+func fileName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x80 && (r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 // csvRecord is a record as a row of csvHeader.

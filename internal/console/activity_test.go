@@ -157,6 +157,12 @@ func TestActivityCSV(t *testing.T) {
 	}
 }
 
+func TestFileName(t *testing.T) {
+	if got := fileName(`acme-1.x_y"; a=b\é`); got != "acme-1.x_y___a_b__" {
+		t.Errorf("fileName = %q", got)
+	}
+}
+
 func TestCSVSafe(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "", "plain": "plain", "=1+1": "'=1+1", "+1": "'+1", "-1": "'-1", "@x": "'@x", "\tx": "'\tx", "a=b": "a=b",
