@@ -239,6 +239,7 @@ func toRecord(e server.ActivityEvent) store.Activity {
 		TenantID: e.Tenant.ID, Time: e.Time, RequestID: e.RequestID, KeyID: e.KeyID,
 		Client: scim.ClientOf(e.UserAgent), UserAgent: scim.Cut(e.UserAgent, 256), Method: e.Method, Path: scim.Cut(e.Path, 512),
 		ResourceType: e.ResourceType, ResourceID: scim.Cut(e.ResourceID, 128), Status: e.Status,
+		ScimType: e.ScimType, Detail: e.Detail, Query: e.Query,
 		Changes: append(Diff(e.Before, e.After), notes(e.Notes)...),
 	}
 }

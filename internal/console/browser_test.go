@@ -32,33 +32,43 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
+// chromium is the path of Chromium; the test is skipped (loudly) without
+// it.
+func chromium(t *testing.T) string {
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return chromiumPath
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		testenv.Missing(t, "SKIPPING THE BROWSER TEST: chromium is not installed (apt-get install chromium; .ci/run does it)")
+	}
+	return p
+}
+
+// newChromium starts a headless Chromium with a 1280×900 window, for at
+// most timeout; the returned function stops it.
+func newChromium(t *testing.T, path string, timeout time.Duration) (context.Context, context.CancelFunc) {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	return ctx, func() { cancelT(); cancelC(); cancelA() }
+}
+
 // TestBrowser drives the console in headless Chromium: sign in as owner,
 // generate a key and use it, revoke it and see SCIM refuse it, deactivate a
 // user through SCIM and see their sign-in refused and open session ended,
 // reactivate and sign in again.
 func TestBrowser(t *testing.T) {
-	path := chromiumPath
-	if _, err := os.Stat(path); err != nil {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			path = p
-		} else {
-			testenv.Missing(t, "SKIPPING THE BROWSER TEST: chromium is not installed (apt-get install chromium; .ci/run does it)")
-		}
-	}
+	path := chromium(t)
 	e := newEnv(t)
 	shots := artifactsDir(t)
 
-	newBrowser := func() (context.Context, context.CancelFunc) {
-		opts := []chromedp.ExecAllocatorOption{
-			chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-		}
-		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancelC := chromedp.NewContext(actx)
-		ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-		return ctx, func() { cancelT(); cancelC(); cancelA() }
-	}
+	newBrowser := func() (context.Context, context.CancelFunc) { return newChromium(t, path, 90*time.Second) }
 	n := 0
 	shot := func(_ context.Context, name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

@@ -36,6 +36,7 @@ func (c *Console) routes() {
 	m.Handle("GET /groups/{id}", c.page(store.PermViewUsers, c.groupPage))
 
 	m.Handle("GET /activity", c.page(store.PermViewActivity, c.activityPage))
+	m.Handle("GET /activity.csv", c.page(store.PermViewActivity, c.activityCSV))
 
 	m.Handle("/", c.page("", func(w http.ResponseWriter, r *http.Request, q *req) error {
 		return errorf(http.StatusNotFound, "There is no such page.")

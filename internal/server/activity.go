@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,8 +36,16 @@ type ActivityEvent struct {
 	ResourceType string // "User", "Group" or ""
 	ResourceID   string
 	Status       int
-	Before       map[string]any
-	After        map[string]any
+	// ScimType and Detail are those of the SCIM error the request was
+	// answered with, "" on success.
+	ScimType string
+	Detail   string
+	// Query is the request's raw query string, shortened to maxQuery
+	// bytes, with the values of parameters that look like credentials
+	// redacted (see recordedQuery).
+	Query  string
+	Before map[string]any
+	After  map[string]any
 	// Notes say what the request needed beyond the RFC: the leniencies
 	// scimd applied for its client, one line each.
 	Notes []string
@@ -53,6 +62,8 @@ type activity struct {
 	before, after map[string]any
 	id            string
 	notes         []string
+	scimType      string // of the SCIM error written (noteError)
+	detail        string
 	pending       *store.PendingActivity // for a request that may change something
 }
 
@@ -87,8 +98,8 @@ func (s *Server) endActivity(a *activity, r *http.Request, info *requestInfo, st
 	}
 	e := ActivityEvent{
 		Time: start, Duration: s.now().Sub(start), RequestID: info.id, Tenant: a.tenant, KeyID: info.keyID,
-		UserAgent: ua, Method: r.Method, Path: a.path, Status: status,
-		Before: a.before, After: a.after, ResourceID: a.id, Notes: a.notes,
+		UserAgent: ua, Method: r.Method, Path: a.path, Status: status, ScimType: a.scimType, Detail: a.detail,
+		Query: recordedQuery(r.URL.RawQuery), Before: a.before, After: a.after, ResourceID: a.id, Notes: a.notes,
 	}
 	if a.pending != nil {
 		e.StoredID = a.pending.ID
@@ -139,7 +150,7 @@ func (s *Server) pendActivity(r *http.Request, a *activity, keyID string) *http.
 	a.pending = &store.PendingActivity{Record: store.Activity{
 		TenantID: a.tenant.ID, Time: s.now(), RequestID: infoFrom(r.Context()).id, KeyID: keyID,
 		Client: scim.ClientOf(ua), UserAgent: scim.Cut(ua, 256), Method: r.Method, Path: scim.Cut(a.path, 512),
-		ResourceType: typ, ResourceID: scim.Cut(id, 128), Status: status,
+		ResourceType: typ, ResourceID: scim.Cut(id, 128), Status: status, Query: recordedQuery(r.URL.RawQuery),
 	}}
 	return r.WithContext(store.WithActivity(r.Context(), a.pending))
 }
@@ -149,6 +160,55 @@ func noteTenant(ctx context.Context, t store.Tenant, path string) {
 	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
 		a.tenant, a.path = t, path
 	}
+}
+
+// noteError records the SCIM error a request was answered with.
+func noteError(ctx context.Context, e *scim.Error) {
+	if a, ok := ctx.Value(activityKey{}).(*activity); ok {
+		a.scimType, a.detail = e.ScimType, scim.Cut(e.Detail, maxDetail)
+	}
+}
+
+// The most bytes of a request's query string and of an error's detail
+// that its activity record keeps.
+const (
+	maxQuery  = 2048
+	maxDetail = 1024
+)
+
+// recordedQuery is raw, a request's query string, as its activity record
+// keeps it: shortened to maxQuery bytes, with the value of every parameter
+// whose name looks like a credential (access_token, api_key, password,
+// …) replaced by "REDACTED". No SCIM parameter carries a secret, but a
+// misconfigured client may send its token in the URL, and the activity
+// log is no place for it.
+func recordedQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	parts := strings.Split(raw, "&")
+	for i, p := range parts {
+		name, _, hasValue := strings.Cut(p, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if hasValue && secretParam(name) {
+			parts[i] = url.QueryEscape(name) + "=REDACTED"
+		}
+	}
+	return scim.Cut(strings.Join(parts, "&"), maxQuery)
+}
+
+// secretParam reports whether a query parameter's name looks like that of
+// a credential.
+func secretParam(name string) bool {
+	name = strings.ToLower(name)
+	for _, w := range []string{"token", "secret", "pass", "pwd", "key", "auth", "credential", "sig"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // noteLeniency adds notes to the request's activity entry (see

@@ -58,6 +58,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		info.log.Debug("request refused", "request_id", info.id, "status", se.Status, "scimType", se.ScimType, "detail", se.Detail)
 	}
+	noteError(r.Context(), se)
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="scimd", charset="UTF-8"`)
 	}

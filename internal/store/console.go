@@ -101,7 +101,34 @@ type Activity struct {
 	ResourceType string // "User", "Group", "" for discovery
 	ResourceID   string
 	Status       int
-	Changes      []Change
+	// ScimType and Detail are those of the SCIM error the request was
+	// answered with ("" on success); Query is its raw query string,
+	// shortened, with the values of parameters that look like credentials
+	// redacted.
+	ScimType string
+	Detail   string
+	Query    string
+	Changes  []Change
+}
+
+// ActivitySummary is what the console's home page says of a tenant's
+// activity.
+type ActivitySummary struct {
+	// LastRequest is the newest record; LastChange the newest successful
+	// write (POST, PUT, PATCH, DELETE with status below 400, but
+	// searches by POST /.search); LastFailure the newest with status 400
+	// or above. Each is nil when there is none.
+	LastRequest, LastChange, LastFailure *Activity
+	// Counts are the requests since the summary's start, by key and client,
+	// most requests first.
+	Counts []ActivityCount
+}
+
+// ActivityCount is how many requests a key sent from a client, and how
+// many of them failed (status 400 or above).
+type ActivityCount struct {
+	KeyID, Client      string
+	Requests, Failures int64
 }
 
 // PendingActivity is the activity record of a SCIM request that changes
@@ -138,6 +165,8 @@ type ActivityQuery struct {
 	Client       string
 	Method       string
 	Failed       bool   // only status >= 400
+	Status       int    // only this status class: 2, 3, 4 or 5 (2xx…5xx); 0 any
+	RequestID    string // only this request id (exact)
 	Text         string // path contains Text
 	Before       int64  // only ids below Before (keyset paging); 0: from the newest
 	Limit        int
@@ -251,8 +280,16 @@ type ConsoleStore interface {
 	// ActivityLog returns the tenant's activity matching q, newest first,
 	// and whether older records follow.
 	ActivityLog(ctx context.Context, tenantID int64, q ActivityQuery) (as []Activity, more bool, err error)
-	// PurgeActivity deletes the records of every tenant older than before.
+	// PurgeActivity deletes the records of every tenant older than before,
+	// and the hourly counts of ActivitySummary of the hours that ended
+	// before it.
 	PurgeActivity(ctx context.Context, before time.Time) (int64, error)
+	// ActivitySummary returns the tenant's last request, last change and
+	// last failure, and its requests at or after since by key and client.
+	// The counts are kept by the hour: since is truncated to its hour, so
+	// the window is whole hours (the hour since falls in included). Every
+	// part is an index lookup, whatever the tenant's volume.
+	ActivitySummary(ctx context.Context, tenantID int64, since time.Time) (ActivitySummary, error)
 
 	// Throttle returns the sign-in failures recorded for key (zero if none).
 	Throttle(ctx context.Context, key string) (Throttle, error)

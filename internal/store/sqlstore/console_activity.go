@@ -1,11 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,13 +19,28 @@ import (
 // sign-ins (see console.go).
 
 const (
-	activityCols = "id, tenant_id, at, request_id, key_id, client, user_agent, method, path, resource_type, resource_id, status, changes"
+	activityCols = "id, tenant_id, at, request_id, key_id, client, user_agent, method, path, resource_type, resource_id, status, scim_type, detail, query, changes"
 	// sqlAddActivity is the start of a multi-row INSERT; each row is
 	// activityRow.
-	sqlAddActivity = "INSERT INTO activity (tenant_id, at, request_id, key_id, client, user_agent, method, path, resource_type, resource_id, status, changes) VALUES "
-	activityRow    = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	sqlAddActivity = "INSERT INTO activity (tenant_id, at, request_id, key_id, client, user_agent, method, path, resource_type, resource_id, status, scim_type, detail, query, changes) VALUES "
+	activityRow    = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	activityArgs   = 15 // placeholders of activityRow
 	// sqlFinishActivity replaces a pending record by the full one.
-	sqlFinishActivity = "UPDATE activity SET status = ?, changes = ?, resource_id = ? WHERE tenant_id = ? AND id = ?"
+	sqlFinishActivity = "UPDATE activity SET status = ?, scim_type = ?, detail = ?, changes = ?, resource_id = ? WHERE tenant_id = ? AND id = ?"
+	// sqlCountActivity adds requests and failures to an hour's count of a
+	// key and client (see ActivitySummary).
+	sqlCountActivity = "INSERT INTO activity_counts (tenant_id, hour, key_id, client, requests, failures) VALUES (?, ?, ?, ?, ?, ?) " +
+		"ON CONFLICT (tenant_id, hour, key_id, client) DO UPDATE SET " +
+		"requests = activity_counts.requests + excluded.requests, failures = activity_counts.failures + excluded.failures"
+	// sqlCountFinishFailure counts the failure of a pending record (which
+	// was counted as a request when it was written) whose full record
+	// fails, in the hour, key and client of the pending record. It runs
+	// before sqlFinishActivity and only while the stored status is not a
+	// failure, so that a full record applied twice counts once.
+	sqlCountFinishFailure = "INSERT INTO activity_counts (tenant_id, hour, key_id, client, requests, failures) " +
+		"SELECT tenant_id, at / " + hourNanos + ", key_id, client, 0, 1 FROM activity WHERE tenant_id = ? AND id = ? AND status < 400 " +
+		"ON CONFLICT (tenant_id, hour, key_id, client) DO UPDATE SET failures = activity_counts.failures + 1"
+	hourNanos = "3600000000000" // nanoseconds in an hour, as SQL
 	// pendingChanges are the changes of a pending record that nothing
 	// replaced: the process stopped between the commit and the full
 	// record.
@@ -33,17 +51,39 @@ const (
 	// statements to prepare, whatever the batch sizes.
 	activityChunk = 64
 	// purgeChunk is how many records one DELETE of PurgeActivity removes.
-	purgeChunk      = 1000
-	sqlPurgeChunk   = "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ? ORDER BY at LIMIT ?)"
-	activityLimit   = 50   // ActivityLog's limit when the query has none
-	activityMaxPage = 1000 // and the most it returns
+	purgeChunk       = 1000
+	sqlPurgeChunk    = "DELETE FROM activity WHERE id IN (SELECT id FROM activity WHERE at < ? ORDER BY at LIMIT ?)"
+	sqlPurgeCounts   = "DELETE FROM activity_counts WHERE hour < ?"
+	activityLimit    = 50   // ActivityLog's limit when the query has none
+	activityMaxPage  = 1000 // and the most it returns
+	sqlLastActivity  = "SELECT " + activityCols + " FROM activity WHERE tenant_id = ? ORDER BY id DESC LIMIT 1"
+	sqlLastFailure   = "SELECT " + activityCols + " FROM activity WHERE tenant_id = ? AND " + failedCond + " ORDER BY id DESC LIMIT 1"
+	sqlLastChange    = "SELECT " + activityCols + " FROM activity WHERE tenant_id = ? AND " + changeCond + " ORDER BY id DESC LIMIT 1"
+	sqlActivityCount = "SELECT key_id, client, sum(requests), sum(failures) FROM activity_counts WHERE tenant_id = ? AND hour >= ? " +
+		"GROUP BY key_id, client ORDER BY sum(requests) DESC, key_id, client"
+	// failedCond and changeCond are the conditions of the partial indexes
+	// activity_failures and activity_changes, spelled as the migrations
+	// spell them so that the planners see that the indexes apply.
+	failedCond = "status >= 400"
+	changeCond = "method IN ('POST', 'PUT', 'PATCH', 'DELETE') AND status < 400 AND path NOT LIKE '%/.search'"
 )
 
+// hourOf is the hour of the activity_counts row that counts a record of t.
+func hourOf(t time.Time) int64 { return nanos(t) / int64(time.Hour) }
+
+// countKey is a row of activity_counts.
+type countKey struct {
+	tenantID, hour int64
+	keyID, client  string
+}
+
 // AddActivity stores activity records atomically, in one write transaction
-// (on PostgreSQL its INSERTs are queued and sent with the commit). Text
-// that PostgreSQL cannot store (invalid UTF-8, NUL characters: a client's
-// User-Agent or a request's path may have them) is stored with U+FFFD in
-// their place, rather than failing the whole batch.
+// (on PostgreSQL its INSERTs are queued and sent with the commit), and
+// adds them to the hourly counts of ActivitySummary: one upsert for each
+// hour, key and client of the batch. Text that PostgreSQL cannot store
+// (invalid UTF-8, NUL characters: a client's User-Agent or a request's
+// path may have them) is stored with U+FFFD in their place, rather than
+// failing the whole batch.
 func (s *Store) AddActivity(ctx context.Context, as []store.Activity) error {
 	if len(as) == 0 {
 		return nil
@@ -53,35 +93,59 @@ func (s *Store) AddActivity(ctx context.Context, as []store.Activity) error {
 		args []any
 	}
 	var chunks []chunk
-	// Records that replace a pending one are updates.
+	counts := map[countKey][2]int64{} // requests, failures
+	// Records that replace a pending one are updates; the pending record
+	// was counted when it was written, but not its failure.
 	inserts := make([]store.Activity, 0, len(as))
 	for _, a := range as {
 		if a.ID == 0 {
 			inserts = append(inserts, a)
+			k := countKey{a.TenantID, hourOf(a.Time), clean(a.KeyID), clean(a.Client)}
+			c := counts[k]
+			c[0]++
+			if a.Status >= 400 {
+				c[1]++
+			}
+			counts[k] = c
 			continue
 		}
 		changes, err := changesJSON(a.Changes)
 		if err != nil {
 			return err
 		}
-		chunks = append(chunks, chunk{sql: sqlFinishActivity, args: []any{a.Status, changes, clean(a.ResourceID), a.TenantID, a.ID}})
+		if a.Status >= 400 {
+			chunks = append(chunks, chunk{sql: sqlCountFinishFailure, args: []any{a.TenantID, a.ID}})
+		}
+		chunks = append(chunks, chunk{sql: sqlFinishActivity, args: []any{a.Status, clean(a.ScimType), clean(a.Detail), changes,
+			clean(a.ResourceID), a.TenantID, a.ID}})
 	}
 	as = inserts
 	for size := activityChunk; len(as) > 0; {
 		for size > len(as) {
 			size /= 2
 		}
-		c := chunk{sql: sqlAddActivity + placeholders(size, activityRow), args: make([]any, 0, 12*size)}
+		c := chunk{sql: sqlAddActivity + placeholders(size, activityRow), args: make([]any, 0, activityArgs*size)}
 		for _, a := range as[:size] {
 			changes, err := changesJSON(a.Changes)
 			if err != nil {
 				return err
 			}
 			c.args = append(c.args, a.TenantID, nanos(a.Time), clean(a.RequestID), clean(a.KeyID), clean(a.Client), clean(a.UserAgent),
-				clean(a.Method), clean(a.Path), clean(a.ResourceType), clean(a.ResourceID), a.Status, changes)
+				clean(a.Method), clean(a.Path), clean(a.ResourceType), clean(a.ResourceID), a.Status, clean(a.ScimType), clean(a.Detail),
+				clean(a.Query), changes)
 		}
 		chunks = append(chunks, c)
 		as = as[size:]
+	}
+	// In one order, so that concurrent batches (of several instances)
+	// lock the rows they share in the same order and cannot deadlock.
+	keys := slices.SortedFunc(maps.Keys(counts), func(a, b countKey) int {
+		return cmp.Or(cmp.Compare(a.tenantID, b.tenantID), cmp.Compare(a.hour, b.hour),
+			strings.Compare(a.keyID, b.keyID), strings.Compare(a.client, b.client))
+	})
+	for _, k := range keys {
+		c := counts[k]
+		chunks = append(chunks, chunk{sql: sqlCountActivity, args: []any{k.tenantID, k.hour, k.keyID, k.client, c[0], c[1]}})
 	}
 	return s.write(ctx, func(ctx context.Context, q Querier) error {
 		for _, c := range chunks {
@@ -103,8 +167,8 @@ func changesJSON(cs []store.Change) (string, error) {
 
 // insertPending writes a request's pending activity record in the
 // transaction of its change, about the resource the change's first event
-// named, and returns its id. Until the full record replaces it, it says
-// that the details were not recorded.
+// named, counts it (see ActivitySummary), and returns its id. Until the
+// full record replaces it, it says that the details were not recorded.
 func (s *Store) insertPending(ctx context.Context, q Querier, a store.Activity, run writeRun) (int64, error) {
 	if a.ResourceID == "" {
 		a.ResourceID = run.resID
@@ -115,8 +179,19 @@ func (s *Store) insertPending(ctx context.Context, q Querier, a store.Activity, 
 	var id int64
 	err := q.QueryRow(ctx, sqlAddActivity+activityRow+" RETURNING id", a.TenantID, nanos(a.Time), clean(a.RequestID), clean(a.KeyID),
 		clean(a.Client), clean(a.UserAgent), clean(a.Method), clean(a.Path), clean(a.ResourceType), clean(a.ResourceID), a.Status,
-		pendingChanges).Scan(&id)
-	return id, err
+		clean(a.ScimType), clean(a.Detail), clean(a.Query), pendingChanges).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	failures := 0
+	if a.Status >= 400 {
+		failures = 1
+	}
+	// Last in the change's transaction: the row lock of the count (which
+	// the tenant's other writes of the hour share) is held only for the
+	// commit.
+	q.Queue(ctx, sqlCountActivity, a.TenantID, hourOf(a.Time), clean(a.KeyID), clean(a.Client), 1, failures)
+	return id, nil
 }
 
 // ActivityLog returns the tenant's activity matching q, newest first, and
@@ -144,8 +219,16 @@ func (s *Store) ActivityLog(ctx context.Context, tenantID int64, q store.Activit
 	if q.Method != "" {
 		add("method = ?", clean(q.Method))
 	}
-	if q.Failed {
-		where = append(where, "status >= 400")
+	if q.RequestID != "" {
+		add("request_id = ?", clean(q.RequestID))
+	}
+	// Failures are selected with the condition of the partial index
+	// activity_failures, as a constant, so that it can serve them.
+	if q.Failed || q.Status >= 4 {
+		where = append(where, failedCond)
+	}
+	if q.Status >= 1 && q.Status <= 5 {
+		where = append(where, fmt.Sprintf("status >= %d AND status < %d", q.Status*100, q.Status*100+100))
 	}
 	if q.Text != "" {
 		add(s.d.Instr()+"(path, ?) > 0", clean(q.Text)) // not LIKE: % and _ are no wildcards here
@@ -165,16 +248,9 @@ func (s *Store) ActivityLog(ctx context.Context, tenantID int64, q store.Activit
 	defer rows.Close()
 	var out []store.Activity
 	for rows.Next() {
-		var a store.Activity
-		var at int64
-		var changes string
-		if err := rows.Scan(&a.ID, &a.TenantID, &at, &a.RequestID, &a.KeyID, &a.Client, &a.UserAgent, &a.Method, &a.Path,
-			&a.ResourceType, &a.ResourceID, &a.Status, &changes); err != nil {
+		a, err := s.scanActivity(rows)
+		if err != nil {
 			return nil, false, err
-		}
-		a.Time = fromNanos(at)
-		if err := json.Unmarshal([]byte(changes), &a.Changes); err != nil {
-			return nil, false, fmt.Errorf("%s: activity %d: corrupt changes: %w", s.d.Name(), a.ID, err)
 		}
 		out = append(out, a)
 	}
@@ -188,10 +264,66 @@ func (s *Store) ActivityLog(ctx context.Context, tenantID int64, q store.Activit
 	return out, more, nil
 }
 
+// scanActivity reads a record of activityCols.
+func (s *Store) scanActivity(row Row) (store.Activity, error) {
+	var a store.Activity
+	var at int64
+	var changes string
+	if err := row.Scan(&a.ID, &a.TenantID, &at, &a.RequestID, &a.KeyID, &a.Client, &a.UserAgent, &a.Method, &a.Path,
+		&a.ResourceType, &a.ResourceID, &a.Status, &a.ScimType, &a.Detail, &a.Query, &changes); err != nil {
+		return store.Activity{}, err
+	}
+	a.Time = fromNanos(at)
+	if err := json.Unmarshal([]byte(changes), &a.Changes); err != nil {
+		return store.Activity{}, fmt.Errorf("%s: activity %d: corrupt changes: %w", s.d.Name(), a.ID, err)
+	}
+	return a, nil
+}
+
+// ActivitySummary returns the tenant's last request, change and failure,
+// each the first entry of an index (activity_tenant, activity_changes,
+// activity_failures), and its requests since the hour of since, summed
+// from activity_counts: a row per hour, key and client, however many
+// requests they count.
+func (s *Store) ActivitySummary(ctx context.Context, tenantID int64, since time.Time) (store.ActivitySummary, error) {
+	var sum store.ActivitySummary
+	err := s.b.Read(ctx, func(r Reader) error {
+		sum = store.ActivitySummary{}
+		for _, l := range []struct {
+			sql string
+			to  **store.Activity
+		}{{sqlLastActivity, &sum.LastRequest}, {sqlLastChange, &sum.LastChange}, {sqlLastFailure, &sum.LastFailure}} {
+			a, err := s.scanActivity(r.QueryRow(ctx, l.sql, tenantID))
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			*l.to = &a
+		}
+		rows, err := r.Query(ctx, sqlActivityCount, tenantID, hourOf(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c store.ActivityCount
+			if err := rows.Scan(&c.KeyID, &c.Client, &c.Requests, &c.Failures); err != nil {
+				return err
+			}
+			sum.Counts = append(sum.Counts, c)
+		}
+		return rows.Err()
+	})
+	return sum, err
+}
+
 // PurgeActivity deletes the records of every tenant older than before, in
 // chunks of purgeChunk, each its own transaction, so that none holds the
-// writer (SQLite) or many locks (PostgreSQL) for long. Several instances
-// may purge at once: each deletes what the others have not.
+// writer (SQLite) or many locks (PostgreSQL) for long, and then the counts
+// of the hours that ended before it. Several instances may purge at once:
+// each deletes what the others have not.
 func (s *Store) PurgeActivity(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
@@ -202,10 +334,19 @@ func (s *Store) PurgeActivity(ctx context.Context, before time.Time) (int64, err
 			return err
 		})
 		total += n
-		if err != nil || n < purgeChunk {
+		if err != nil {
 			return total, err
 		}
+		if n < purgeChunk {
+			break
+		}
 	}
+	// The counts of a few hours (purged every hour or so): few rows.
+	err := s.write(ctx, func(ctx context.Context, q Querier) error {
+		_, err := q.Exec(ctx, sqlPurgeCounts, hourOf(before))
+		return err
+	})
+	return total, err
 }
 
 // Throttle keys are stored as bytes (BLOB, BYTEA): any string is a key,

@@ -31,8 +31,11 @@ import (
 const (
 	eventCols = "e.seq, e.tx, e.id, e.at, e.tenant_id, t.name, e.type, e.resource_type, e.resource_id, e.actor, e.data"
 	// sqlScrub leaves only the ids and types of a purged user's events.
-	sqlScrubEvents   = "UPDATE events SET data = '{\"scrubbed\":true}' WHERE tenant_id = ? AND resource_type = 'User' AND resource_id = ?"
-	sqlScrubActivity = "UPDATE activity SET changes = '[]' WHERE tenant_id = ? AND resource_id = ?"
+	sqlScrubEvents = "UPDATE events SET data = '{\"scrubbed\":true}' WHERE tenant_id = ? AND resource_type = 'User' AND resource_id = ?"
+	// sqlScrubActivity empties what a purged user's activity records say
+	// of them: the changes, and the detail and query string, which may
+	// quote the userName.
+	sqlScrubActivity = "UPDATE activity SET changes = '[]', detail = '', query = '' WHERE tenant_id = ? AND resource_id = ?"
 	sqlHorizon       = "SELECT tx, seq FROM event_horizon WHERE one = 1"
 	sqlSetHorizon    = "INSERT INTO event_horizon (one, tx, seq) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET tx = excluded.tx, seq = excluded.seq"
 	// scrubbed is the data of an event whose user was purged.

@@ -597,5 +597,10 @@ func (s *Store) Statement(name string) string {
 		"tenant.purgeMembers":    tenantTables[0].deleteChunk(),
 		"tenant.purgeUsers":      tenantTables[2].deleteChunk(),
 		"tenant.purgeEvents":     tenantTables[5].deleteChunk(),
+		"activity.last":          sqlLastActivity,
+		"activity.lastChange":    sqlLastChange,
+		"activity.lastFailure":   sqlLastFailure,
+		"activity.counts":        sqlActivityCount,
+		"activity.countFailure":  sqlCountFinishFailure,
 	}[name]
 }

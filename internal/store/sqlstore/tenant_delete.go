@@ -59,6 +59,7 @@ var tenantPurgeRest = []string{
 	"DELETE FROM roles WHERE tenant_id = ?",
 	"DELETE FROM user_counts WHERE tenant_id = ?",
 	"DELETE FROM group_counts WHERE tenant_id = ?",
+	"DELETE FROM activity_counts WHERE tenant_id = ?",
 }
 
 // DeleteTenant makes the tenant a tombstone, deactivated, and writes a

@@ -30,6 +30,8 @@ func RunConsole(t *testing.T, newStore func(t *testing.T) ConsoleBackend) {
 		{"UpdateAPIKey", testUpdateAPIKey},
 		{"Activity", testActivity},
 		{"PendingActivity", testPendingActivity},
+		{"ActivityDetail", testActivityDetail},
+		{"ActivitySummary", testActivitySummary},
 		{"ArchiveRestore", testArchiveRestore},
 		{"UserByUserName", testUserByUserName},
 		{"Throttle", testThrottle},
