@@ -28,6 +28,7 @@ const (
 	EventTenantDeactivated = "tenant.provisioning_deactivated"
 	EventKeyCreated        = "key.created"
 	EventKeyRevoked        = "key.revoked"
+	EventKeyRotated        = "key.rotated" // the secret was replaced; the User ID stays
 )
 
 // EventTypes lists every event type, in the order the docs give them.
@@ -36,6 +37,7 @@ var EventTypes = []string{
 	EventUserDeleted, EventUserRestored, EventUserPurged,
 	EventGroupCreated, EventGroupUpdated, EventGroupDeleted, EventGroupMemberAdded, EventGroupMemberRemoved,
 	EventTenantActivated, EventTenantDeactivated, EventKeyCreated, EventKeyRevoked,
+	EventKeyRotated,
 }
 
 // Actor kinds: who made a change.
