@@ -116,7 +116,8 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("SCIM with the key generated in the browser: %d", s)
 	}
 
-	// Revoke it in the browser (the page asks for confirmation).
+	// Revoke it in the browser (its checkbox confirms, and the page asks
+	// again).
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+"/keys"),
 		chromedp.WaitVisible("button.revoke"),
@@ -124,6 +125,7 @@ func TestBrowser(t *testing.T) {
 			_, err := chromedp.Evaluate[any](`window.confirm = () => true`)(ctx, tg)
 			return err
 		}),
+		chromedp.Click("input.confirm-revoke"),
 		chromedp.Click("button.revoke"),
 		chromedp.WaitVisible("#flash"),
 		into(&status, chromedp.Text("#keys tbody tr td.status")),
