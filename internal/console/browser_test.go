@@ -32,33 +32,75 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
+// chromium returns the path of Chromium, or skips t (fails it under
+// CI=true) when it is not installed.
+func chromium(t *testing.T) string {
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return chromiumPath
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	testenv.Missing(t, "SKIPPING THE BROWSER TEST: chromium is not installed (apt-get install chromium; .ci/run does it)")
+	return ""
+}
+
+// newChromium starts a headless Chromium with its own profile (cookies).
+func newChromium(t *testing.T, path string) (context.Context, context.CancelFunc) {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	return ctx, func() { cancelT(); cancelC(); cancelA() }
+}
+
+// into stores an action's result in *dst.
+func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		v, err := a(ctx, tg)
+		*dst = v
+		return err
+	})
+}
+
+// signInSteps signs user in to the console at base with testPassword.
+func signInSteps(base, user string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/signin"),
+		chromedp.WaitVisible("#userName"),
+		chromedp.SendKeys("#userName", user),
+		chromedp.SendKeys("#password", testPassword),
+		chromedp.Click("#signin-button"),
+		chromedp.WaitReady("body"),
+	)
+}
+
+// generateSteps generates a key named name on the keys page of the
+// console at base, and waits for its secret.
+func generateSteps(base, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/keys"),
+		chromedp.WaitVisible("#key-name"),
+		chromedp.SendKeys("#key-name", name),
+		chromedp.Click("#generate-button"),
+		chromedp.WaitVisible("#key-basic"),
+	)
+}
+
 // TestBrowser drives the console in headless Chromium: sign in as owner,
 // generate a key and use it, revoke it and see SCIM refuse it, deactivate a
 // user through SCIM and see their sign-in refused and open session ended,
 // reactivate and sign in again.
 func TestBrowser(t *testing.T) {
-	path := chromiumPath
-	if _, err := os.Stat(path); err != nil {
-		if p, err := exec.LookPath("chromium"); err == nil {
-			path = p
-		} else {
-			testenv.Missing(t, "SKIPPING THE BROWSER TEST: chromium is not installed (apt-get install chromium; .ci/run does it)")
-		}
-	}
+	path := chromium(t)
 	e := newEnv(t)
 	shots := artifactsDir(t)
 
-	newBrowser := func() (context.Context, context.CancelFunc) {
-		opts := []chromedp.ExecAllocatorOption{
-			chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-		}
-		actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-		ctx, cancelC := chromedp.NewContext(actx)
-		ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-		return ctx, func() { cancelT(); cancelC(); cancelA() }
-	}
+	newBrowser := func() (context.Context, context.CancelFunc) { return newChromium(t, path) }
 	n := 0
 	shot := func(_ context.Context, name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -70,25 +112,8 @@ func TestBrowser(t *testing.T) {
 			return os.WriteFile(filepath.Join(shots, fmt.Sprintf("%02d-%s.png", n, name)), buf, 0o644)
 		})
 	}
-	// into stores an action's result in *dst.
-	into := func(dst *string, a chromedp.Action[string]) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			v, err := a(ctx, tg)
-			*dst = v
-			return err
-		})
-	}
 	base := e.srv.URL + "/t/acme/console"
-	signIn := func(user string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.Navigate(base+"/signin"),
-			chromedp.WaitVisible("#userName"),
-			chromedp.SendKeys("#userName", user),
-			chromedp.SendKeys("#password", testPassword),
-			chromedp.Click("#signin-button"),
-			chromedp.WaitReady("body"),
-		)
-	}
+	signIn := func(user string) chromedp.Action[chromedp.Void] { return signInSteps(base, user) }
 	// The owner generates a key.
 	ctx, cancel := newBrowser()
 	defer cancel()
@@ -98,11 +123,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible("#whoami"),
 		into(&who, chromedp.Text("#whoami")),
 		shot(ctx, "owner-home"),
-		chromedp.Navigate(base+"/keys"),
-		chromedp.WaitVisible("#key-name"),
-		chromedp.SendKeys("#key-name", "Okta production"),
-		chromedp.Click("#generate-button"),
-		chromedp.WaitVisible("#key-basic"),
+		generateSteps(base, "Okta production"),
 		into(&basic, chromedp.Text("#key-basic")),
 		shot(ctx, "key-generated"),
 	)
