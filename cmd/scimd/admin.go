@@ -263,6 +263,9 @@ func cmdKeys(ctx context.Context, args []string, getenv func(string) string, std
 				exp = time.Now().Add(d).UTC()
 			}
 			k, secret, err := newKey(ctx, st, t, *name, *scope, "cli", exp)
+			if errors.Is(err, store.ErrConflict) {
+				return fmt.Errorf("tenant %s already has a key named %q (names are unique, ignoring case, among keys not revoked): choose another --name, or revoke that key", t.Name, strings.TrimSpace(*name))
+			}
 			if err != nil {
 				return err
 			}
@@ -283,6 +286,8 @@ func cmdKeys(ctx context.Context, args []string, getenv func(string) string, std
 					status = "revoked"
 				case !k.Expires.IsZero() && !now.Before(k.Expires):
 					status = "expired"
+				case k.PrevSecretHash != nil && now.Before(k.PrevExpires):
+					status = "active, previous secret until " + stamp(k.PrevExpires, "")
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Scope, k.CreatedBy,
 					stamp(k.Created, "-"), stamp(k.LastUsed, "never"), stamp(k.Expires, "never"), status)

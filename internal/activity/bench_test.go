@@ -47,7 +47,7 @@ func BenchmarkSCIMWrite(b *testing.B) {
 			tn, _ := db.CreateTenant(ctx, "acme")
 			db.UpdateTenant(ctx, "acme", func(t *store.Tenant) error { t.ProvisioningActive, t.PasswordSignIn = true, false; return nil })
 			id, secret := auth.NewKey()
-			db.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "b", Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret), CreatedBy: "b"})
+			db.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "b " + id, Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret), CreatedBy: "b"})
 			authz := "Basic " + auth.Basic(id, secret)
 			srv := httptest.NewServer(server.New(cfg))
 			defer srv.Close()

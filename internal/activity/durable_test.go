@@ -52,7 +52,7 @@ func TestChangesSurviveTheQueue(t *testing.T) {
 			tn, _ := db.CreateTenant(ctx, "acme")
 			db.UpdateTenant(ctx, "acme", func(t *store.Tenant) error { t.ProvisioningActive = true; return nil })
 			id, secret := auth.NewKey()
-			if err := db.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "k", Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret)}); err != nil {
+			if err := db.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "k " + id, Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret)}); err != nil {
 				t.Fatal(err)
 			}
 			srv := httptest.NewServer(server.New(server.Config{Store: db, Logger: logger, Activity: rec}))

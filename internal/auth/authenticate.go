@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"time"
@@ -33,9 +34,10 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// Authenticator checks API keys against the store. Revocation and expiry
-// are read from the store on every request, so a key revoked through any
-// scimd instance is refused on the very next request.
+// Authenticator checks API keys against the store. Revocation, expiry and
+// rotation are read from the store on every request, so a key revoked (or
+// an old secret whose overlap ended) through any scimd instance is refused
+// on the very next request.
 type Authenticator struct {
 	Store  store.Store
 	Logger *slog.Logger
@@ -94,7 +96,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, t store.Tenant, header
 	}
 	// Compared before the tenant is, so that every existing key costs the
 	// same whatever tenant it is sent to.
-	if !SecretMatches(secret, k.SecretHash) {
+	now := a.Now()
+	if !KeySecretMatches(k, secret, now) {
 		return Principal{}, fail(FailWrongSecret, invalidKey)
 	}
 	if k.TenantID != t.ID {
@@ -103,7 +106,6 @@ func (a *Authenticator) Authenticate(ctx context.Context, t store.Tenant, header
 	if !t.APIKeysEnabled {
 		return Principal{}, fail(FailKeysDisabled, "API keys are disabled for this tenant: a tenant admin must enable the API Keys option in General Settings")
 	}
-	now := a.Now()
 	if !k.Revoked.IsZero() && !now.Before(k.Revoked) {
 		return Principal{}, fail(FailRevoked, "invalid credentials: this API key has been revoked")
 	}
@@ -112,6 +114,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, t store.Tenant, header
 	}
 	a.touch(k, now)
 	return Principal{Tenant: t, KeyID: k.ID, Scope: k.Scope}, nil
+}
+
+// KeySecretMatches reports whether secret is k's at time now: its current
+// secret, or the one its last rotation replaced while that overlap lasts
+// (revocation and expiry, which end both, are checked apart). Both hashes
+// are compared, in constant time, whichever matches.
+func KeySecretMatches(k store.APIKey, secret string, now time.Time) bool {
+	h := HashSecret(secret)
+	cur := subtle.ConstantTimeCompare(h, k.SecretHash) == 1
+	prev := len(k.PrevSecretHash) > 0 && subtle.ConstantTimeCompare(h, k.PrevSecretHash) == 1
+	return cur || prev && now.Before(k.PrevExpires)
 }
 
 const invalidKey = "invalid credentials: unknown User ID or wrong API key for this tenant"

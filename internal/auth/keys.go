@@ -34,7 +34,13 @@ func randomBase32(n int) string {
 // "API key"), which is shown once and never stored.
 func NewKey() (id, secret string) {
 	id = randomBase32(idLen)
-	return id, secretPrefix + id + "_" + randomBase32(randLen)
+	return id, NewSecret(id)
+}
+
+// NewSecret returns a new secret for the key id: a rotation keeps the
+// User ID an identity provider was given and replaces only the API key.
+func NewSecret(id string) string {
+	return secretPrefix + id + "_" + randomBase32(randLen)
 }
 
 // HashSecret returns the hash stored for a secret.

@@ -59,6 +59,39 @@ func newChromium(t *testing.T, path string, timeout time.Duration) (context.Cont
 	return ctx, func() { cancelT(); cancelC(); cancelA() }
 }
 
+// into stores an action's result in *dst.
+func into[T any](dst *T, a chromedp.Action[T]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		v, err := a(ctx, tg)
+		*dst = v
+		return err
+	})
+}
+
+// signInSteps signs user in to the console at base with testPassword.
+func signInSteps(base, user string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/signin"),
+		chromedp.WaitVisible("#userName"),
+		chromedp.SendKeys("#userName", user),
+		chromedp.SendKeys("#password", testPassword),
+		chromedp.Click("#signin-button"),
+		chromedp.WaitReady("body"),
+	)
+}
+
+// generateSteps generates a key named name on the keys page of the
+// console at base, and waits for its secret.
+func generateSteps(base, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/keys"),
+		chromedp.WaitVisible("#key-name"),
+		chromedp.SendKeys("#key-name", name),
+		chromedp.Click("#generate-button"),
+		chromedp.WaitVisible("#key-basic"),
+	)
+}
+
 // TestBrowser drives the console in headless Chromium: sign in as owner,
 // generate a key and use it, revoke it and see SCIM refuse it, deactivate a
 // user through SCIM and see their sign-in refused and open session ended,
@@ -80,25 +113,8 @@ func TestBrowser(t *testing.T) {
 			return os.WriteFile(filepath.Join(shots, fmt.Sprintf("%02d-%s.png", n, name)), buf, 0o644)
 		})
 	}
-	// into stores an action's result in *dst.
-	into := func(dst *string, a chromedp.Action[string]) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			v, err := a(ctx, tg)
-			*dst = v
-			return err
-		})
-	}
 	base := e.srv.URL + "/t/acme/console"
-	signIn := func(user string) chromedp.Action[chromedp.Void] {
-		return chromedp.Steps(
-			chromedp.Navigate(base+"/signin"),
-			chromedp.WaitVisible("#userName"),
-			chromedp.SendKeys("#userName", user),
-			chromedp.SendKeys("#password", testPassword),
-			chromedp.Click("#signin-button"),
-			chromedp.WaitReady("body"),
-		)
-	}
+	signIn := func(user string) chromedp.Action[chromedp.Void] { return signInSteps(base, user) }
 	// The owner generates a key.
 	ctx, cancel := newBrowser()
 	defer cancel()
@@ -108,11 +124,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible("#whoami"),
 		into(&who, chromedp.Text("#whoami")),
 		shot(ctx, "owner-home"),
-		chromedp.Navigate(base+"/keys"),
-		chromedp.WaitVisible("#key-name"),
-		chromedp.SendKeys("#key-name", "Okta production"),
-		chromedp.Click("#generate-button"),
-		chromedp.WaitVisible("#key-basic"),
+		generateSteps(base, "Okta production"),
 		into(&basic, chromedp.Text("#key-basic")),
 		shot(ctx, "key-generated"),
 	)
@@ -126,7 +138,8 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("SCIM with the key generated in the browser: %d", s)
 	}
 
-	// Revoke it in the browser (the page asks for confirmation).
+	// Revoke it in the browser (its checkbox confirms, and the page asks
+	// again).
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+"/keys"),
 		chromedp.WaitVisible("button.revoke"),
@@ -134,6 +147,7 @@ func TestBrowser(t *testing.T) {
 			_, err := chromedp.Evaluate[any](`window.confirm = () => true`)(ctx, tg)
 			return err
 		}),
+		chromedp.Click("input.confirm-revoke"),
 		chromedp.Click("button.revoke"),
 		chromedp.WaitVisible("#flash"),
 		into(&status, chromedp.Text("#keys tbody tr td.status")),

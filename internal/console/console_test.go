@@ -47,6 +47,13 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvAt(t, nil)
+}
+
+// newEnvAt is newEnv with the clock of SCIM and the console set to now
+// (nil: the real one).
+func newEnvAt(t testing.TB, now func() time.Time) *env {
+	t.Helper()
 	hashOnce.Do(func() { pwHash, _ = auth.HashPassword(context.Background(), testPassword) })
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, ":memory:")
@@ -55,9 +62,9 @@ func newEnv(t testing.TB) *env {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rec := activity.New(activity.Config{Store: db, Logger: logger})
-	scim := server.New(server.Config{Store: db, Logger: logger, Activity: rec})
+	scim := server.New(server.Config{Store: db, Logger: logger, Activity: rec, Now: now})
 	reg := prometheus.NewRegistry()
-	c := New(Config{Store: db, Console: db, Logger: logger, Next: scim, Metrics: metrics.New(reg)})
+	c := New(Config{Store: db, Console: db, Logger: logger, Next: scim, Metrics: metrics.New(reg), Now: now})
 	e := &env{t: t, srv: httptest.NewServer(c), db: db, rec: rec, ids: map[string]string{}, roles: map[string]int64{}, reg: reg}
 	t.Cleanup(func() { e.srv.Close(); rec.Close(); db.Close() })
 	tn, err := db.CreateTenant(ctx, "acme")
@@ -183,7 +190,7 @@ func (e *env) scim(method, path, authz, body string) int {
 // key makes a read-write key directly in the store.
 func (e *env) key() string {
 	id, secret := auth.NewKey()
-	if err := e.db.CreateAPIKey(context.Background(), store.APIKey{ID: id, TenantID: e.tenant.ID, Name: "t", Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret), CreatedBy: "test"}); err != nil {
+	if err := e.db.CreateAPIKey(context.Background(), store.APIKey{ID: id, TenantID: e.tenant.ID, Name: "t " + id, Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret), CreatedBy: "test"}); err != nil {
 		e.t.Fatal(err)
 	}
 	return "Basic " + auth.Basic(id, secret)

@@ -2,7 +2,9 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -10,33 +12,61 @@ import (
 	"github.com/scimd/scimd/internal/store"
 )
 
+// The API Keys page. Every POST answers 303 See Other to GET /keys
+// (post/redirect/get), so that reloading the page after an action repeats
+// nothing; a new secret is shown once by that GET (see reveal.go). A POST
+// that is refused changes nothing and shows the page again, with what was
+// typed.
+
 // expiryChoices are the expiries the key forms offer.
 var expiryChoices = []struct{ Value, Label string }{
 	{"never", "Never"}, {"720h", "30 days"}, {"2160h", "90 days"}, {"8760h", "1 year"},
 }
 
-// overlapChoices are how long a rotated key stays valid beside its
-// replacement.
-var overlapChoices = []struct{ Value, Label string }{
-	{"0s", "No overlap (old key stops now)"}, {"1h", "1 hour"}, {"24h", "1 day"}, {"168h", "7 days"},
+// overlapChoices are how long the secret a rotation replaces stays valid
+// beside the new one. The default is one day; no overlap needs its own
+// confirmation (confirmNoOverlap).
+var overlapChoices = []struct {
+	Value, Label string
+	Default      bool
+}{
+	{"0s", "No overlap (the current secret stops now)", false}, {"1h", "1 hour", false}, {"24h", "1 day", true}, {"168h", "7 days", false},
 }
 
 type keyRow struct {
 	store.APIKey
 	Status string
+	// PrevValid says whether the secret the last rotation replaced is
+	// still accepted.
+	PrevValid bool
+	// Replaces is the ended key this one was made to replace, if any.
+	Replaces string
 }
+
+// keyForm is what a key form held, shown again when it is refused.
+type keyForm struct{ Name, Scope, Expires string }
 
 type keysData struct {
 	Keys     []keyRow
 	Expiries any
 	Overlaps any
 	BaseURL  string
-	New      *newKey // the key just generated: its secret is shown this once
+	New      *newKey // the key just generated or rotated: its secret is shown this once
+	Warnings []warning
+	// What a refused form held: Form is the Generate form's; Open names
+	// the key whose form of Action (with Edit) is shown open.
+	Form   keyForm
+	Open   string
+	Action string // "modify", "rotate" or "replace"
+	Edit   keyForm
 }
+
+type warning struct{ ID, Text string }
 
 type newKey struct {
 	ID, Secret, Basic, BaseURL, Name string
-	Rotated                          string // the key it replaces, if rotated
+	Rotated                          bool      // the secret of an existing key was replaced
+	PrevExpires                      time.Time // until when the replaced secret is accepted
 }
 
 // baseURL is the SCIM base URL of the tenant, as an IdP should be given it.
@@ -63,27 +93,94 @@ func keyStatus(k store.APIKey, now time.Time) string {
 	return "active"
 }
 
-func (c *Console) keysPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	return c.renderKeys(w, r, q, nil, "")
+// ended reports whether a key status is that of a key no longer valid.
+func ended(status string) bool { return status == "revoked" || status == "expired" }
+
+// Flash messages of the redirects after an action, by the done parameter.
+var keyFlashes = map[string]string{
+	"updated": "Key %s updated.",
+	"revoked": "Key %s revoked: both its current and any previous secret are refused from the next request on.",
 }
 
-func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, q *req, nk *newKey, flash string) error {
+func (c *Console) keysPage(w http.ResponseWriter, r *http.Request, q *req) error {
 	ks, err := c.st.APIKeys(r.Context(), q.tenant.ID)
 	if err != nil {
 		return err
 	}
+	var d keysData
+	var flash string
+	qs := r.URL.Query()
+	// The flash names a key only if it is one of the tenant's: a link
+	// cannot make the page say anything else.
+	key := func(id string) (store.APIKey, bool) {
+		for _, k := range ks {
+			if k.ID == id && id != "" {
+				return k, true
+			}
+		}
+		return store.APIKey{}, false
+	}
+	if k, ok := key(qs.Get("key")); ok && keyFlashes[qs.Get("done")] != "" {
+		flash = fmt.Sprintf(keyFlashes[qs.Get("done")], k.ID)
+	}
+	if k, ok := key(qs.Get("new")); ok {
+		v, shown, err := c.takeReveal(r, q, k.ID)
+		if err != nil {
+			return err
+		}
+		if shown {
+			d.New = &newKey{ID: k.ID, Secret: v.Secret, Basic: auth.Basic(k.ID, v.Secret), BaseURL: c.baseURL(r, q), Name: k.Name,
+				Rotated: v.Rotated, PrevExpires: k.PrevExpires}
+		} else {
+			flash = "The secret of key " + k.ID + " was shown once and cannot be shown again. If it was not copied, rotate the key."
+		}
+	}
+	return c.renderKeysList(w, r, q, http.StatusOK, ks, d, flash, "")
+}
+
+// renderKeys shows the keys page with d's form data, a flash or an error.
+func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, q *req, status int, d keysData, errMsg string) error {
+	ks, err := c.st.APIKeys(r.Context(), q.tenant.ID)
+	if err != nil {
+		return err
+	}
+	return c.renderKeysList(w, r, q, status, ks, d, "", errMsg)
+}
+
+func (c *Console) renderKeysList(w http.ResponseWriter, r *http.Request, q *req, status int, ks []store.APIKey, d keysData, flash, errMsg string) error {
 	now := c.now()
-	d := keysData{Expiries: expiryChoices, Overlaps: overlapChoices, BaseURL: c.baseURL(r, q), New: nk}
+	d.Expiries, d.Overlaps, d.BaseURL = expiryChoices, overlapChoices, c.baseURL(r, q)
+	replaces := map[string]string{}
 	for _, k := range ks {
-		d.Keys = append(d.Keys, keyRow{k, keyStatus(k, now)})
+		if k.SuccessorID != "" {
+			replaces[k.SuccessorID] = k.ID
+		}
+	}
+	for _, k := range ks {
+		d.Keys = append(d.Keys, keyRow{APIKey: k, Status: keyStatus(k, now), PrevValid: k.PrevSecretHash != nil && now.Before(k.PrevExpires),
+			Replaces: replaces[k.ID]})
+	}
+	if !q.tenant.APIKeysEnabled {
+		d.Warnings = append(d.Warnings, warning{"keys-off", "The API Keys option is off in General Settings: no key is accepted until it is turned on."})
+	}
+	if !q.tenant.ProvisioningActive {
+		d.Warnings = append(d.Warnings, warning{"not-activated", "Provisioning is not activated for this site: SCIM requests are refused (403) whatever the key, until the operator activates it."})
 	}
 	v := c.view(q, "API Keys", d)
-	v.Flash = flash
-	if !q.tenant.APIKeysEnabled {
-		v.Error = "The API Keys option is off in General Settings: no key is accepted until it is turned on."
-	}
-	c.render(w, http.StatusOK, "keys", v)
+	v.Flash, v.Error = flash, errMsg
+	c.render(w, status, "keys", v)
 	return nil
+}
+
+// refused shows the keys page again with err's message and d's form data
+// when err is an *httpError (a refusal: nothing changed), and returns
+// other errors.
+func (c *Console) refused(w http.ResponseWriter, r *http.Request, q *req, err error, d keysData) error {
+	var he *httpError
+	if !errors.As(err, &he) {
+		return err
+	}
+	return c.renderKeys(w, r, q, he.status, d, he.msg)
 }
 
 // parseExpiry reads an expiry choice: "never" or a duration from now.
@@ -113,126 +210,174 @@ func keyName(s string) (string, error) {
 	return s, nil
 }
 
-// issue creates a key and returns it with its secret.
-func (c *Console) issue(r *http.Request, q *req, name, scope string, expires time.Time) (*newKey, error) {
-	id, secret := auth.NewKey()
-	k := store.APIKey{ID: id, TenantID: q.tenant.ID, Name: name, Scope: scope, SecretHash: auth.HashSecret(secret),
-		CreatedBy: q.userName(), Created: c.now().UTC(), Expires: expires}
-	if err := c.st.CreateAPIKey(r.Context(), k); err != nil {
-		return nil, err
+// nameTaken is the refusal of a name another live key has.
+func nameTaken(name string) error {
+	return errorf(http.StatusConflict, "Another key is already named “%s” (names are compared ignoring case). Choose another name, "+
+		"or revoke that key first; an expired key keeps its name until it is revoked or replaced.", name)
+}
+
+// readKeyForm reads and checks a form's name, scope and expiry.
+func (c *Console) readKeyForm(r *http.Request) (f keyForm, name, scope string, expires time.Time, err error) {
+	f = keyForm{Name: r.PostFormValue("name"), Scope: r.PostFormValue("scope"), Expires: r.PostFormValue("expires")}
+	if name, err = keyName(f.Name); err != nil {
+		return
 	}
-	c.log.Info("console: API key generated", "tenant", q.tenant.Name, "key", id, "by", q.userName())
-	return &newKey{ID: id, Secret: secret, Basic: auth.Basic(id, secret), BaseURL: c.baseURL(r, q), Name: name}, nil
+	if scope, err = parseScope(f.Scope); err != nil {
+		return
+	}
+	expires, err = c.parseExpiry(f.Expires)
+	return
+}
+
+// newAPIKey returns a new key of the tenant and its secret.
+func (c *Console) newAPIKey(q *req, name, scope string, expires time.Time) (store.APIKey, string) {
+	id, secret := auth.NewKey()
+	return store.APIKey{ID: id, TenantID: q.tenant.ID, Name: name, Scope: scope, SecretHash: auth.HashSecret(secret),
+		CreatedBy: q.userName(), Created: c.now().UTC(), Expires: expires}, secret
+}
+
+// showOnce keeps the secret of key id for the GET the browser is sent to,
+// which shows it once.
+func (c *Console) showOnce(w http.ResponseWriter, r *http.Request, q *req, id string, v revealed) error {
+	if err := c.putReveal(r, q, id, v); err != nil {
+		return err
+	}
+	return redirect(w, r, q, "/keys?new="+url.QueryEscape(id))
 }
 
 func (c *Console) createKey(w http.ResponseWriter, r *http.Request, q *req) error {
-	name, err := keyName(r.PostFormValue("name"))
+	f, name, scope, exp, err := c.readKeyForm(r)
+	d := keysData{Form: f}
+	if err != nil {
+		return c.refused(w, r, q, err, d)
+	}
+	k, secret := c.newAPIKey(q, name, scope, exp)
+	err = c.st.CreateAPIKey(r.Context(), k)
+	if errors.Is(err, store.ErrConflict) {
+		return c.refused(w, r, q, nameTaken(name), d)
+	}
 	if err != nil {
 		return err
 	}
-	scope, err := parseScope(r.PostFormValue("scope"))
+	c.log.Info("console: API key generated", "tenant", q.tenant.Name, "key", k.ID, "by", q.userName())
+	return c.showOnce(w, r, q, k.ID, revealed{Secret: secret})
+}
+
+// replaceKey makes a new key as the successor of an ended one, which
+// links to it and gives up its name.
+func (c *Console) replaceKey(w http.ResponseWriter, r *http.Request, q *req) error {
+	old := r.PathValue("id")
+	f, name, scope, exp, err := c.readKeyForm(r)
+	d := keysData{Open: old, Action: "replace", Edit: f}
 	if err != nil {
+		return c.refused(w, r, q, err, d)
+	}
+	k, secret := c.newAPIKey(q, name, scope, exp)
+	switch err := c.st.ReplaceAPIKey(r.Context(), old, k); {
+	case errors.Is(err, store.ErrNotFound):
+		return c.refused(w, r, q, errorf(http.StatusNotFound, "There is no such key."), d)
+	case errors.Is(err, store.ErrKeyLive):
+		return c.refused(w, r, q, errorf(http.StatusConflict, "Key %s is still valid: rotate it instead.", old), d)
+	case errors.Is(err, store.ErrKeyNameTaken):
+		return c.refused(w, r, q, nameTaken(name), d)
+	case errors.Is(err, store.ErrConflict):
+		return c.refused(w, r, q, errorf(http.StatusConflict, "Key %s has been replaced already.", old), d)
+	case err != nil:
 		return err
 	}
-	exp, err := c.parseExpiry(r.PostFormValue("expires"))
-	if err != nil {
-		return err
-	}
-	nk, err := c.issue(r, q, name, scope, exp)
-	if err != nil {
-		return err
-	}
-	return c.renderKeys(w, r, q, nk, "")
+	c.log.Info("console: API key generated as a replacement", "tenant", q.tenant.Name, "key", k.ID, "replaces", old, "by", q.userName())
+	return c.showOnce(w, r, q, k.ID, revealed{Secret: secret})
 }
 
 func (c *Console) updateKey(w http.ResponseWriter, r *http.Request, q *req) error {
-	name, err := keyName(r.PostFormValue("name"))
+	id := r.PathValue("id")
+	f := keyForm{Name: r.PostFormValue("name"), Scope: r.PostFormValue("scope"), Expires: r.PostFormValue("expires")}
+	d := keysData{Open: id, Action: "modify", Edit: f}
+	name, err := keyName(f.Name)
 	if err != nil {
-		return err
+		return c.refused(w, r, q, err, d)
 	}
-	scope, err := parseScope(r.PostFormValue("scope"))
+	scope, err := parseScope(f.Scope)
 	if err != nil {
-		return err
+		return c.refused(w, r, q, err, d)
 	}
-	exp := r.PostFormValue("expires")
 	var expires time.Time
-	if exp != "keep" {
-		if expires, err = c.parseExpiry(exp); err != nil {
-			return err
+	if f.Expires != "keep" {
+		if expires, err = c.parseExpiry(f.Expires); err != nil {
+			return c.refused(w, r, q, err, d)
 		}
 	}
-	_, err = c.cs.UpdateAPIKey(r.Context(), q.tenant.ID, r.PathValue("id"), func(k *store.APIKey) error {
+	_, err = c.cs.UpdateAPIKey(r.Context(), q.tenant.ID, id, func(k *store.APIKey) error {
 		switch st := keyStatus(*k, c.now()); {
-		case st == "revoked" || st == "expired":
-			// A key that has ended (revoked, expired, or rotated out and
-			// past its overlap) stays ended: Modify cannot revive it.
-			return errorf(http.StatusConflict, "This key is %s and cannot be changed; generate a new key instead.", st)
-		case exp != "keep" && !k.Expires.IsZero() && (expires.IsZero() || expires.After(k.Expires)):
-			// Nor can it outlive the end it has (a rotated-out key's
-			// overlap, the expiry it was made with): a longer life is a
-			// new key, shown once.
+		case ended(st):
+			// A key that has ended (revoked or expired) stays ended:
+			// Modify cannot revive it.
+			return errorf(http.StatusConflict, "This key is %s and cannot be changed; generate a replacement instead.", st)
+		case f.Expires != "keep" && !k.Expires.IsZero() && (expires.IsZero() || expires.After(k.Expires)):
+			// Nor can it outlive the end it has (the expiry it was made
+			// with): a longer life is a new key, shown once.
 			return errorf(http.StatusConflict, "A key's expiry can be brought forward, not pushed back; generate a new key for a longer life.")
 		}
 		k.Name, k.Scope = name, scope
-		if exp != "keep" {
+		if f.Expires != "keep" {
 			k.Expires = expires
 		}
 		return nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "There is no such key.")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return c.refused(w, r, q, errorf(http.StatusNotFound, "There is no such key."), d)
+	case errors.Is(err, store.ErrConflict):
+		return c.refused(w, r, q, nameTaken(name), d)
+	case err != nil:
+		return c.refused(w, r, q, err, d)
 	}
-	if err != nil {
-		return err
-	}
-	return c.renderKeys(w, r, q, nil, "Key "+r.PathValue("id")+" updated.")
+	return redirect(w, r, q, "/keys?done=updated&key="+url.QueryEscape(id))
 }
 
-// rotateKey issues a new key with the old one's name, scope and expiry, and
-// lets the old one expire after the chosen overlap.
+// rotateKey replaces a key's secret, keeping its User ID; the secret it
+// replaces stays valid for the chosen overlap. No overlap, which refuses
+// every client still using the current secret at once, must be confirmed.
 func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, q *req) error {
 	id := r.PathValue("id")
+	d := keysData{Open: id, Action: "rotate"}
 	overlap, err := time.ParseDuration(r.PostFormValue("overlap"))
 	if err != nil || overlap < 0 || overlap > 30*24*time.Hour {
-		return errorf(http.StatusBadRequest, "Choose an overlap from the list.")
+		return c.refused(w, r, q, errorf(http.StatusBadRequest, "Choose an overlap from the list."), d)
 	}
-	old, err := c.st.APIKey(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && old.TenantID != q.tenant.ID {
-		return errorf(http.StatusNotFound, "There is no such key.")
+	if overlap == 0 && r.PostFormValue("confirmNoOverlap") != "on" {
+		return c.refused(w, r, q, errorf(http.StatusBadRequest, "Nothing was changed. Rotating with no overlap stops the current secret at once: "+
+			"every identity provider still using it is refused until it is given the new one. Choose an overlap, "+
+			"or tick “Stop the current secret now” to confirm."), d)
 	}
-	if err != nil {
+	secret := auth.NewSecret(id)
+	now := c.now().UTC()
+	_, err = c.st.RotateAPIKey(r.Context(), q.tenant.ID, id, auth.HashSecret(secret), now.Add(overlap), now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return c.refused(w, r, q, errorf(http.StatusNotFound, "There is no such key."), d)
+	case errors.Is(err, store.ErrKeyEnded):
+		return c.refused(w, r, q, errorf(http.StatusConflict, "Key %s is revoked or expired and cannot be rotated; generate a replacement instead.", id), d)
+	case err != nil:
 		return err
 	}
-	if keyStatus(old, c.now()) == "revoked" || keyStatus(old, c.now()) == "expired" {
-		return errorf(http.StatusConflict, "This key is no longer valid; generate a new key instead.")
-	}
-	nk, err := c.issue(r, q, old.Name, old.Scope, old.Expires)
-	if err != nil {
-		return err
-	}
-	until := c.now().Add(overlap).UTC()
-	_, err = c.cs.UpdateAPIKey(r.Context(), q.tenant.ID, id, func(k *store.APIKey) error {
-		if k.Expires.IsZero() || until.Before(k.Expires) {
-			k.Expires = until
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	nk.Rotated = id
-	return c.renderKeys(w, r, q, nk, "")
+	c.log.Info("console: API key rotated", "tenant", q.tenant.Name, "key", id, "overlap", overlap.String(), "by", q.userName())
+	return c.showOnce(w, r, q, id, revealed{Secret: secret, Rotated: true})
 }
 
 func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, q *req) error {
 	id := r.PathValue("id")
+	if r.PostFormValue("confirm") != "on" {
+		return c.refused(w, r, q, errorf(http.StatusBadRequest, "Nothing was changed. Revoking refuses every request with the key at once: "+
+			"tick “Revoke this key” beside the button to confirm."), keysData{})
+	}
 	err := c.st.RevokeAPIKey(r.Context(), q.tenant.ID, id, c.now().UTC())
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "There is no such key.")
+		return c.refused(w, r, q, errorf(http.StatusNotFound, "There is no such key."), keysData{})
 	}
 	if err != nil {
 		return err
 	}
 	c.log.Info("console: API key revoked", "tenant", q.tenant.Name, "key", id, "by", q.userName())
-	return c.renderKeys(w, r, q, nil, "Key "+id+" revoked: it is refused from the next request on.")
+	return redirect(w, r, q, "/keys?done=revoked&key="+url.QueryEscape(id))
 }

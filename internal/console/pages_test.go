@@ -162,7 +162,8 @@ func TestKeys(t *testing.T) {
 	e := newEnv(t)
 	b := e.signedIn("admin")
 	r := b.post("/keys", "/keys", url.Values{"name": {"Okta prod"}, "scope": {"write"}, "expires": {"720h"}})
-	wantStatus(t, "generate", r, 200)
+	wantStatus(t, "generate", r, http.StatusSeeOther)
+	r = b.follow(r)
 	wantBody(t, "generate", r, "/t/acme/scim/v2")
 	id, basic := generated(t, r)
 	if s := e.scim("GET", "/Users", "Basic "+basic, ""); s != 200 {
@@ -176,46 +177,49 @@ func TestKeys(t *testing.T) {
 	}
 
 	// Modify: read-only now.
-	wantStatus(t, "modify", b.post("/keys", "/keys/"+id, url.Values{"name": {"Okta RO"}, "scope": {"read"}, "expires": {"keep"}}), 200)
+	wantStatus(t, "modify", b.post("/keys", "/keys/"+id, url.Values{"name": {"Okta RO"}, "scope": {"read"}, "expires": {"keep"}}), http.StatusSeeOther)
 	if s := e.scim("POST", "/Users", "Basic "+basic, `{"userName":"x"}`); s != 403 {
 		t.Errorf("write with a read-only key: %d, want 403", s)
 	}
 
-	// Rotate without overlap: the new key works, the old one stops.
-	r = b.post("/keys", "/keys/"+id+"/rotate", url.Values{"overlap": {"0s"}})
-	_, basic2 := generated(t, r)
+	// Rotate without overlap (confirmed): the new secret works, with the
+	// same User ID, and the old one stops.
+	r = b.post("/keys", "/keys/"+id+"/rotate", url.Values{"overlap": {"0s"}, "confirmNoOverlap": {"on"}})
+	wantStatus(t, "rotate", r, http.StatusSeeOther)
+	id2, basic2 := generated(t, b.follow(r))
+	if id2 != id {
+		t.Errorf("rotation changed the User ID from %s to %s", id, id2)
+	}
 	if s := e.scim("GET", "/Users", "Basic "+basic2, ""); s != 200 {
 		t.Errorf("rotated key: %d", s)
 	}
 	if s := e.scim("GET", "/Users", "Basic "+basic, ""); s != 401 {
-		t.Errorf("old key after rotation without overlap: %d, want 401", s)
-	}
-	// A key rotated out cannot be revived by Modify, whatever it asks.
-	for _, exp := range []string{"never", "720h", "keep"} {
-		wantStatus(t, "modify a rotated-out key (expires "+exp+")",
-			b.post("/keys", "/keys/"+id, url.Values{"name": {"Okta RO"}, "scope": {"write"}, "expires": {exp}}), http.StatusConflict)
-	}
-	if s := e.scim("GET", "/Users", "Basic "+basic, ""); s != 401 {
-		t.Errorf("old key after trying to revive it: %d, want 401", s)
+		t.Errorf("old secret after rotation without overlap: %d, want 401", s)
 	}
 	// Rotate with an overlap: both work.
-	id2 := strings.SplitN(mustDecode(t, basic2), ":", 2)[0]
-	r = b.post("/keys", "/keys/"+id2+"/rotate", url.Values{"overlap": {"1h"}})
-	_, basic3 := generated(t, r)
+	r = b.post("/keys", "/keys/"+id+"/rotate", url.Values{"overlap": {"1h"}})
+	_, basic3 := generated(t, b.follow(r))
 	for _, k := range []string{basic2, basic3} {
 		if s := e.scim("GET", "/Users", "Basic "+k, ""); s != 200 {
 			t.Errorf("key during the overlap: %d", s)
 		}
 	}
-	// The overlap cannot be stretched: its end only comes sooner.
-	wantStatus(t, "push back a rotated key's end", b.post("/keys", "/keys/"+id2, url.Values{"name": {"n"}, "scope": {"write"}, "expires": {"never"}}), http.StatusConflict)
-	wantStatus(t, "bring a rotated key's end forward", b.post("/keys", "/keys/"+id2, url.Values{"name": {"n"}, "scope": {"write"}, "expires": {"1m"}}), 200)
-	// Revoke: refused on the very next request.
-	wantStatus(t, "revoke", b.post("/keys", "/keys/"+id2+"/revoke", nil), 200)
-	if s := e.scim("GET", "/Users", "Basic "+basic2, ""); s != 401 {
-		t.Errorf("revoked key: %d, want 401", s)
+	// The key's expiry cannot be stretched: its end only comes sooner.
+	wantStatus(t, "push back a key's end", b.post("/keys", "/keys/"+id, url.Values{"name": {"n"}, "scope": {"write"}, "expires": {"never"}}), http.StatusConflict)
+	wantStatus(t, "bring a key's end forward", b.post("/keys", "/keys/"+id, url.Values{"name": {"n"}, "scope": {"write"}, "expires": {"1m"}}), http.StatusSeeOther)
+	// Revoke: both secrets are refused on the very next request.
+	wantStatus(t, "revoke", b.post("/keys", "/keys/"+id+"/revoke", url.Values{"confirm": {"on"}}), http.StatusSeeOther)
+	for _, k := range []string{basic2, basic3} {
+		if s := e.scim("GET", "/Users", "Basic "+k, ""); s != 401 {
+			t.Errorf("revoked key: %d, want 401", s)
+		}
 	}
-	wantStatus(t, "revoke another tenant's or unknown key", b.post("/keys", "/keys/nope/revoke", nil), 404)
+	// An ended key stays ended: Modify cannot revive it, whatever it asks.
+	for _, exp := range []string{"never", "720h", "keep"} {
+		wantStatus(t, "modify a revoked key (expires "+exp+")",
+			b.post("/keys", "/keys/"+id, url.Values{"name": {"Okta RO"}, "scope": {"write"}, "expires": {exp}}), http.StatusConflict)
+	}
+	wantStatus(t, "revoke another tenant's or unknown key", b.post("/keys", "/keys/nope/revoke", url.Values{"confirm": {"on"}}), 404)
 }
 
 func TestSettingsAndRoles(t *testing.T) {

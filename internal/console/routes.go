@@ -20,6 +20,7 @@ func (c *Console) routes() {
 	m.Handle("POST /keys/{id}", c.page(store.PermManageAPIKeys, c.updateKey))
 	m.Handle("POST /keys/{id}/rotate", c.page(store.PermManageAPIKeys, c.rotateKey))
 	m.Handle("POST /keys/{id}/revoke", c.page(store.PermManageAPIKeys, c.revokeKey))
+	m.Handle("POST /keys/{id}/replace", c.page(store.PermManageAPIKeys, c.replaceKey))
 
 	m.Handle("GET /settings", c.page(store.PermManageSettings, c.settingsPage))
 	m.Handle("POST /settings", c.page(store.PermManageSettings, c.updateSettings))

@@ -98,7 +98,7 @@ func newEnv(t testing.TB, backend string) *env {
 			t.Fatal(err)
 		}
 		id, secret := auth.NewKey()
-		if err := st.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "idp", Scope: store.ScopeWrite,
+		if err := st.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "idp " + id, Scope: store.ScopeWrite,
 			SecretHash: auth.HashSecret(secret), Created: time.Now().UTC()}); err != nil {
 			t.Fatal(err)
 		}

@@ -68,6 +68,7 @@ func TestEventMapping(t *testing.T) {
 		{"", store.Event{ID: "evt_1", Type: store.EventTenantDeleted, Resource: store.EventResource{Type: "Tenant", ID: "acme"}, Data: json.RawMessage(`{}`)}, "", SubID{}},
 		{"", store.Event{ID: "evt_1", Type: store.EventKeyCreated, Resource: store.EventResource{Type: "APIKey", ID: "k1"}, Data: json.RawMessage(`{"name":"okta"}`)}, "", SubID{}},
 		{"", store.Event{ID: "evt_1", Type: store.EventKeyRevoked, Resource: store.EventResource{Type: "APIKey", ID: "k1"}, Data: json.RawMessage(`{}`)}, "", SubID{}},
+		{"", store.Event{ID: "evt_1", Type: store.EventKeyRotated, Resource: store.EventResource{Type: "APIKey", ID: "k1"}, Data: json.RawMessage(`{"previous_expires":"2026-01-02T00:00:00Z"}`)}, "", SubID{}},
 		// A purged user's earlier events keep no data: notice forms.
 		{"scrubbed created", user(store.EventUserCreated, `{"scrubbed":true}`), `{"` + ProvCreateNotice + `":{"attributes":[]}}`, SubID{"scim", "/Users/u-1", "u-1", ""}},
 		{"scrubbed updated", user(store.EventUserUpdated, `{"scrubbed":true}`), `{"` + ProvPutNotice + `":{"attributes":[]}}`, SubID{"scim", "/Users/u-1", "u-1", ""}},

@@ -69,7 +69,7 @@ func newLimitsEnv(t *testing.T, cfg server.Config) *limitsEnv {
 	e := &limitsEnv{}
 	key := func(tn store.Tenant) string {
 		id, secret := auth.NewKey()
-		if err := db.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "k", Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret)}); err != nil {
+		if err := db.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "k " + id, Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret)}); err != nil {
 			t.Fatal(err)
 		}
 		return "Basic " + auth.Basic(id, secret)

@@ -46,7 +46,7 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 				db.CreateTenant(ctx, name)
 				tn, _ := db.UpdateTenant(ctx, name, func(t *store.Tenant) error { t.ProvisioningActive, t.PasswordSignIn = true, false; return nil })
 				id, secret := auth.NewKey()
-				db.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "k", Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret)})
+				db.CreateAPIKey(ctx, store.APIKey{ID: id, TenantID: tn.ID, Name: "k " + id, Scope: store.ScopeWrite, SecretHash: auth.HashSecret(secret)})
 				keys[i], ids[i] = "Basic "+auth.Basic(id, secret), tn.ID
 			}
 			users := make([]store.User, 20_000)

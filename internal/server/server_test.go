@@ -107,7 +107,7 @@ func (e *env) newTenant(name string, active bool) store.Tenant {
 func (e *env) newKey(t store.Tenant, scope string, expires time.Time) (id, secret string) {
 	e.t.Helper()
 	id, secret = auth.NewKey()
-	err := e.store.CreateAPIKey(context.Background(), store.APIKey{ID: id, TenantID: t.ID, Name: "test", Scope: scope,
+	err := e.store.CreateAPIKey(context.Background(), store.APIKey{ID: id, TenantID: t.ID, Name: "test " + id, Scope: scope,
 		SecretHash: auth.HashSecret(secret), Created: time.Now().UTC(), Expires: expires})
 	if err != nil {
 		e.t.Fatal(err)

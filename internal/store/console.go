@@ -246,6 +246,18 @@ type ConsoleStore interface {
 	// limit (last seen before idleBefore) has passed.
 	DeleteExpiredSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
 
+	// PutKeyReveal keeps sealed, a just-issued key secret the console has
+	// sealed, for one display to the session, until expires; it replaces
+	// what the session kept for the key. Ending the session, or deleting
+	// the key, drops it. Returns ErrNotFound if the session or the key
+	// does not exist.
+	PutKeyReveal(ctx context.Context, sessionHash []byte, keyID string, sealed []byte, expires time.Time) error
+	// TakeKeyReveal returns and deletes, in one transaction, what
+	// PutKeyReveal kept for the session and key, so that it is returned
+	// once, by whichever instance asks first. Returns ErrNotFound if
+	// nothing is kept or it expired before now.
+	TakeKeyReveal(ctx context.Context, sessionHash []byte, keyID string, now time.Time) ([]byte, error)
+
 	// EnsureDefaultRoles creates the DefaultRoles the tenant lacks.
 	EnsureDefaultRoles(ctx context.Context, tenantID int64) error
 	// Roles lists a tenant's roles by id.
@@ -270,7 +282,8 @@ type ConsoleStore interface {
 	TenantOwners(ctx context.Context) (map[int64]Owners, error)
 
 	// UpdateAPIKey applies fn to a tenant's key inside a transaction and
-	// stores Name, Scope and Expires. Returns ErrNotFound or fn's error.
+	// stores Name, Scope and Expires. Returns ErrNotFound, ErrKeyNameTaken
+	// if another live key of the tenant has the new name, or fn's error.
 	UpdateAPIKey(ctx context.Context, tenantID int64, id string, fn func(*APIKey) error) (APIKey, error)
 
 	// AddActivity stores activity records in one transaction; a record

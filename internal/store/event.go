@@ -29,6 +29,7 @@ const (
 	EventTenantDeleted     = "tenant.deleted" // the tenant and all its data are gone
 	EventKeyCreated        = "key.created"
 	EventKeyRevoked        = "key.revoked"
+	EventKeyRotated        = "key.rotated" // the secret was replaced; the User ID stays
 )
 
 // EventTypes lists every event type, in the order the docs give them.
@@ -37,6 +38,7 @@ var EventTypes = []string{
 	EventUserDeleted, EventUserRestored, EventUserPurged,
 	EventGroupCreated, EventGroupUpdated, EventGroupDeleted, EventGroupMemberAdded, EventGroupMemberRemoved,
 	EventTenantActivated, EventTenantDeactivated, EventTenantDeleted, EventKeyCreated, EventKeyRevoked,
+	EventKeyRotated,
 }
 
 // Actor kinds: who made a change.

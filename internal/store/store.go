@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/scimd/scimd/internal/scim/filter"
@@ -22,6 +23,14 @@ var (
 	ErrTimeout = errors.New("the database stopped a statement that ran too long")
 	// ErrLastOwner: the change would leave the tenant without an Owner.
 	ErrLastOwner = errors.New("the tenant's last Owner keeps the Owner role")
+	// ErrKeyNameTaken: another live key of the tenant (not revoked, not
+	// replaced) has the name under scim.Fold. It is an ErrConflict too.
+	ErrKeyNameTaken = fmt.Errorf("%w: another key of the tenant has this name", ErrConflict)
+	// ErrKeyEnded: the key is revoked or expired, and cannot be rotated.
+	ErrKeyEnded = errors.New("the key is revoked or expired")
+	// ErrKeyLive: the key is neither revoked nor expired, so it cannot
+	// be replaced (rotate it instead).
+	ErrKeyLive = errors.New("the key is still valid")
 )
 
 // FilterError is returned by List methods when a filter or sort attribute
@@ -88,17 +97,31 @@ const (
 
 // APIKey is a "User ID and API key" pair. Only a hash of the secret is
 // stored.
+//
+// Rotation (Store.RotateAPIKey) keeps the User ID and replaces the secret;
+// the secret it replaced stays valid until PrevExpires. Only one previous
+// secret is kept: rotating again during an overlap drops the older one.
 type APIKey struct {
 	ID         string // the public User ID, globally unique, not secret
 	TenantID   int64
-	Name       string
+	Name       string // unique under scim.Fold among the tenant's live keys
 	Scope      string // ScopeRead or ScopeWrite
 	SecretHash []byte // SHA-256 of the secret
 	CreatedBy  string
 	Created    time.Time
 	Expires    time.Time // zero: never
-	Revoked    time.Time // zero: not revoked
+	Revoked    time.Time // zero: not revoked (a revocation ends both secrets)
 	LastUsed   time.Time // zero: never used
+
+	// PrevSecretHash is the hash of the secret the last rotation replaced,
+	// accepted before PrevExpires; nil when there is none.
+	PrevSecretHash []byte
+	PrevExpires    time.Time // zero when PrevSecretHash is nil
+	Rotated        time.Time // the last rotation; zero: never rotated
+	// SuccessorID is the key made to replace this one once it ended
+	// (Store.ReplaceAPIKey); "" when there is none. A replaced key gives up
+	// its name.
+	SuccessorID string
 }
 
 // User is a stored User resource.
@@ -186,18 +209,34 @@ type Store interface {
 	// that stopped part-way is finished by the next.
 	PurgeDeletedTenants(ctx context.Context) (int64, error)
 
-	// CreateAPIKey stores k. Returns ErrConflict if k.ID exists.
+	// CreateAPIKey stores k. Returns ErrKeyNameTaken if another live key
+	// of the tenant has k's name, ErrConflict if k.ID exists.
 	CreateAPIKey(ctx context.Context, k APIKey) error
 	// APIKey returns the key with the given public id, whatever its tenant,
 	// or ErrNotFound.
 	APIKey(ctx context.Context, id string) (APIKey, error)
 	// APIKeys lists a tenant's keys, newest first.
 	APIKeys(ctx context.Context, tenantID int64) ([]APIKey, error)
-	// RevokeAPIKey marks a tenant's key revoked at time at. Returns
+	// RevokeAPIKey marks a tenant's key revoked at time at, which ends its
+	// current and its previous secret alike. Returns
 	// ErrNotFound if the tenant has no such key.
 	RevokeAPIKey(ctx context.Context, tenantID int64, id string, at time.Time) error
 	// TouchAPIKey records that the key was used at time at.
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+	// RotateAPIKey replaces a tenant's key's secret hash with newHash in
+	// one transaction, keeping its User ID: the secret it replaces stays
+	// valid until overlapUntil (not at all when overlapUntil is not after
+	// at), replacing any previous secret still in its overlap. It writes a
+	// key.rotated event. Returns ErrNotFound if the tenant has no such
+	// key and ErrKeyEnded if the key is revoked or expired at time at.
+	RotateAPIKey(ctx context.Context, tenantID int64, id string, newHash []byte, overlapUntil, at time.Time) (APIKey, error)
+	// ReplaceAPIKey creates k (as CreateAPIKey does) as the successor of
+	// the tenant's key oldID, which must have ended (revoked or expired
+	// at k.Created), in one transaction: oldID records k.ID and gives up
+	// its name. Returns ErrNotFound if the tenant has no key oldID,
+	// ErrKeyLive if it has not ended, ErrConflict if it has a successor
+	// already, ErrKeyNameTaken if another live key has k's name.
+	ReplaceAPIKey(ctx context.Context, oldID string, k APIKey) error
 
 	// CreateUser stores a new user; u.ID, Created and Modified are set by
 	// the caller, Version is set to 1. Returns ErrConflict if another live

@@ -107,7 +107,7 @@ func TestMigrateIdempotent(t *testing.T) {
 }
 
 // allMigrations are the embedded migrations, in order.
-var allMigrations = []string{"0001_init.sql", "0002_groups.sql", "0003_console.sql", "0004_shared_sql.sql", "0005_console.sql", "0006_server_secrets.sql", "0007_events.sql", "0008_appkeys.sql", "0009_webhooks.sql", "0010_set_keys.sql", "0011_tenant_rate_limit.sql", "0012_webhook_format.sql", "0013_activity_detail.sql", "0016_tenant_delete.sql"}
+var allMigrations = []string{"0001_init.sql", "0002_groups.sql", "0003_console.sql", "0004_shared_sql.sql", "0005_console.sql", "0006_server_secrets.sql", "0007_events.sql", "0008_appkeys.sql", "0009_webhooks.sql", "0010_set_keys.sql", "0011_tenant_rate_limit.sql", "0012_webhook_format.sql", "0013_activity_detail.sql", "0014_key_rotation.sql", "0016_tenant_delete.sql"}
 
 func TestMigrateRefusesNewerDatabase(t *testing.T) {
 	ctx := t.Context()

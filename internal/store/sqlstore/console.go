@@ -211,6 +211,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now, idleBefore time.
 	err := s.write(ctx, func(ctx context.Context, q Querier) error {
 		var err error
 		n, err = q.Exec(ctx, sqlDeleteExpired, nanos(now), nanos(idleBefore))
+		q.Queue(ctx, sqlDeleteExpiredReveals, nanos(now)) // those of live sessions
 		return err
 	})
 	return n, err
@@ -405,19 +406,19 @@ func (s *Store) keepOwner(ctx context.Context, q Querier, tenantID, before int64
 	return nil
 }
 
-const sqlUpdateAPIKey = "UPDATE api_keys SET name = ?, scope = ?, expires = ? WHERE id = ?"
+const sqlUpdateAPIKey = "UPDATE api_keys SET name = ?, name_fold = ?, scope = ?, expires = ? WHERE id = ?"
 
 // UpdateAPIKey applies fn to a tenant's key, with its row locked inside a
-// transaction, and stores its Name, Scope and Expires; the key returned is
+// transaction, and stores its Name, Scope and Expires (a new name must not
+// be another live key's: store.ErrKeyNameTaken); the key returned is
 // the one stored (fn's changes to other fields are not kept). Concurrent
 // updates, revocations and rotations of one key through any instances
 // queue on the lock. Returns store.ErrNotFound, or fn's error unchanged. fn
 // may be called more than once and must not call the store.
 func (s *Store) UpdateAPIKey(ctx context.Context, tenantID int64, id string, fn func(*store.APIKey) error) (store.APIKey, error) {
-	lock := "SELECT " + apiKeyCols + " FROM api_keys WHERE tenant_id = ? AND id = ?" + s.d.Lock(ForNoKeyUpdate)
 	var k store.APIKey
 	err := s.write(ctx, func(ctx context.Context, q Querier) error {
-		cur, err := scanAPIKey(q.QueryRow(ctx, lock, tenantID, id))
+		cur, err := s.lockAPIKey(ctx, q, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -434,7 +435,12 @@ func (s *Store) UpdateAPIKey(ctx context.Context, tenantID int64, id string, fn 
 		name, scope, expires := k.Name, k.Scope, storedTime(k.Expires)
 		k = cur
 		k.Name, k.Scope, k.Expires = name, scope, expires
-		q.Queue(ctx, sqlUpdateAPIKey, k.Name, k.Scope, optNanos(k.Expires), cur.ID)
+		if cur.Revoked.IsZero() && cur.SuccessorID == "" && scim.Fold(name) != scim.Fold(cur.Name) {
+			if err := checkKeyName(ctx, q, tenantID, id, name); err != nil {
+				return err
+			}
+		}
+		q.Queue(ctx, sqlUpdateAPIKey, k.Name, scim.Fold(k.Name), k.Scope, optNanos(k.Expires), cur.ID)
 		return nil
 	})
 	if err != nil {
