@@ -118,6 +118,13 @@ type User struct {
 // Query selects, orders and pages a list of resources.
 type Query struct {
 	Filter filter.Expr // nil: all resources
+	// Words, for ListUsers only, keeps the users of whom every word is a
+	// case-insensitive prefix (under scim.Fold) of the userName, the
+	// displayName, name.givenName, name.familyName, name.formatted, an
+	// e-mail value or the externalId: the console's search. It is and-ed
+	// with Filter; empty words are ignored; ListGroups refuses it with a
+	// *FilterError. SCIM never sets it.
+	Words []string
 	// SortBy is an attribute path (e.g. "userName", "name.familyName",
 	// "meta.created"); "" keeps creation order.
 	SortBy         string

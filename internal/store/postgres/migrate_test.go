@@ -4,7 +4,6 @@ import (
 	"context"
 	"io/fs"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -100,40 +99,10 @@ func TestOpenBadDSN(t *testing.T) {
 // as TEXT[] keep them through 0004_console.sql, which stores them as one
 // text of names separated by spaces.
 func TestMigrateConsoleData(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
 	ctx := t.Context()
-	pool, err := newPool(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := pool.Exec(ctx, `CREATE TABLE schema_migrations (name TEXT COLLATE "C" PRIMARY KEY, applied BIGINT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	names, _ := fs.Glob(migrationFS, "migrations/*.sql")
-	sort.Strings(names)
-	for _, p := range names {
-		name := strings.TrimPrefix(p, "migrations/")
-		if name >= "0004" {
-			break
-		}
-		body, _ := migrationFS.ReadFile(p)
-		if _, err := applyMigration(ctx, pool, name, string(body)); err != nil {
-			t.Fatalf("migration %s: %v", name, err)
-		}
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO tenants (id, name, created) VALUES (1, 'acme', 0);
+	db := upgradedDB(t, "0004", `INSERT INTO tenants (id, name, created) VALUES (1, 'acme', 0);
 		INSERT INTO roles (id, tenant_id, name, permissions) VALUES
-			(1, 1, 'Owner', ARRAY['manage_api_keys', 'view_users']), (2, 1, 'Member', '{}')`,
-		pgx.QueryExecModeSimpleProtocol); err != nil {
-		t.Fatal(err)
-	}
-	pool.Close()
-
-	db, err := Open(ctx, dsn)
-	if err != nil {
-		t.Fatalf("Open (migrating): %v", err)
-	}
+			(1, 1, 'Owner', ARRAY['manage_api_keys', 'view_users']), (2, 1, 'Member', '{}')`)
 	defer db.Close()
 	roles, err := db.Roles(ctx, 1)
 	want := []store.Role{
