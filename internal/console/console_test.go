@@ -45,11 +45,14 @@ type env struct {
 	reg    *prometheus.Registry // the console's metrics
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvAt(t, ":memory:") }
+
+// newEnvAt is newEnv on the SQLite database at path.
+func newEnvAt(t testing.TB, path string) *env {
 	t.Helper()
 	hashOnce.Do(func() { pwHash, _ = auth.HashPassword(context.Background(), testPassword) })
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, ":memory:")
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

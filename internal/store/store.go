@@ -138,6 +138,11 @@ type Query struct {
 	// repeated.
 	Cursor bool
 	After  *Position
+	// NoTotal spares the count of the matches when the page does not tell
+	// it (a full page): the page's Total is then -1. For a walk through a
+	// whole list (the console's CSV export), whose pages would each count
+	// it again.
+	NoTotal bool
 }
 
 // Position is a place in a list's order, for cursor paging (RFC 9865): the

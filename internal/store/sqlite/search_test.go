@@ -1,10 +1,15 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/scimd/scimd/internal/scim/filter"
 	"github.com/scimd/scimd/internal/scim/schema"
 	"github.com/scimd/scimd/internal/store"
 	"github.com/scimd/scimd/internal/store/sqlstore"
@@ -102,3 +107,69 @@ func TestMigrationUserSearch(t *testing.T) {
 	defer db.Close()
 	storetest.CheckSearchBackfill(t, db, 1)
 }
+
+// BenchmarkSearchUsers searches the tenant of 1,000,000 users of the export
+// fixture (and 100,000 in another tenant) as the console does: a page of 50
+// sorted by userName, with the total. Each user has two e-mail rows (added
+// here: genUsers makes none). "rare" words match one user or a few;
+// "broad" ones a ninth of the tenant, which the page must count and sort.
+//
+//	go test -run '^$' -bench SearchUsers -benchtime 2s -timeout 30m ./internal/store/sqlite
+func BenchmarkSearchUsers(b *testing.B) {
+	f := getExportFixture(b)
+	ctx := context.Background()
+	searchEmailsOnce.Do(func() {
+		start := time.Now()
+		var last int64
+		if err := f.db.read.QueryRowContext(ctx, "SELECT max(seq) FROM users").Scan(&last); err != nil {
+			b.Fatal(err)
+		}
+		for lo := int64(0); lo <= last; lo += 20_000 {
+			err := f.db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO user_emails (user_seq, pos, tenant_id, value, value_fold, type, type_fold, is_primary)
+					SELECT seq, 0, tenant_id, user_name, user_name_fold, 'work', 'work', 1 FROM users WHERE seq > ? AND seq <= ?
+					UNION ALL
+					SELECT seq, 1, tenant_id, replace(user_name, '@example.com', '@home.example.org'), replace(user_name_fold, '@example.com', '@home.example.org'), 'home', 'home', 0
+					FROM users WHERE seq > ? AND seq <= ?`, lo, lo+20_000, lo, lo+20_000)
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Logf("e-mail rows added in %v", time.Since(start).Round(time.Millisecond))
+	})
+	for _, tc := range []struct {
+		name  string
+		words []string
+		total int
+	}{
+		{"one-word/rare", []string{"user0123456"}, 1},                             // userName, e-mails
+		{"one-word/rare-familyName", []string{"Number12345"}, 11},                 // number12345, number123450…9
+		{"two-words/rare", []string{"user", "number12345"}, 11},                   // "user" is everyone's givenName
+		{"two-words/rare-email", []string{"user0123456@home", "NUMBER123456"}, 1}, // an e-mail and the familyName
+		{"one-word/broad", []string{"number1"}, 111_111},                          // number1, number10…, number100000…number199999
+		{"two-words/broad", []string{"user", "number1"}, 111_111},                 // both broad
+		{"two-words/none", []string{"user0123456", "nobody"}, 0},                  // the rare word leads
+		{"filter-equivalent/userName-sw", nil, 1},                                 // baseline: SCIM filter userName sw
+	} {
+		q := store.Query{Words: tc.words, SortBy: "userName", Count: 50}
+		if tc.words == nil {
+			e, err := filter.Parse(`userName sw "user0123456"`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			q.Filter = e
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				p, err := f.db.ListUsers(ctx, f.tenant, q)
+				if err != nil || p.Total != tc.total {
+					b.Fatalf("total %d, err %v; want %d", p.Total, err, tc.total)
+				}
+			}
+		})
+	}
+}
+
+var searchEmailsOnce sync.Once

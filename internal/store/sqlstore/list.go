@@ -230,7 +230,7 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 		if _, err := readPage(s.q, nil); err != nil {
 			return 0, nil, err
 		}
-		if total >= 0 {
+		if total >= 0 || q.NoTotal {
 			return total, next, nil
 		}
 	}
@@ -252,7 +252,7 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 				return err
 			}
 		}
-		if total < 0 {
+		if total < 0 && !q.NoTotal {
 			total, err = readCount(r)
 		}
 		return err
