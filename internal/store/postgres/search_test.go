@@ -157,3 +157,8 @@ func TestMigrationUserSearch(t *testing.T) {
 	defer db.Close()
 	storetest.CheckSearchBackfill(t, db, 1)
 }
+
+// BenchmarkSearchUsers100k: see storetest.Bench.SearchUsers.
+//
+//	bash scripts/with-postgres.sh go test -run '^$' -bench SearchUsers100k -benchtime 20x ./internal/store/postgres
+func BenchmarkSearchUsers100k(b *testing.B) { bench.SearchUsers(b) }

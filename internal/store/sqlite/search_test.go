@@ -173,3 +173,7 @@ func BenchmarkSearchUsers(b *testing.B) {
 }
 
 var searchEmailsOnce sync.Once
+
+// BenchmarkSearchUsers100k: see storetest.Bench.SearchUsers; the same on
+// PostgreSQL, to compare.
+func BenchmarkSearchUsers100k(b *testing.B) { bench.SearchUsers(b) }

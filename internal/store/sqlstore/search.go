@@ -19,18 +19,20 @@ import (
 // family_name_fold, formatted_name_fold, external_id_fold (migrations
 // 0015 on SQLite, 0014 on PostgreSQL) and user_emails.value_fold. A prefix
 // p is the range p <= column < successor(p) of such an index, as for the
-// filter operator sw (code point
-// order: SQLite's BINARY collation, PostgreSQL's COLLATE "C"; no LIKE,
-// whose index use depends on collation and escaping).
+// filter operator sw, in code point order (SQLite's BINARY collation,
+// PostgreSQL's COLLATE "C"); no LIKE, whose index use depends on collation
+// and escaping, and whose _ and % would be wildcards. On SQLite the users
+// are then found by seq (Dialect.ByKey): without statistics its planner
+// would rather walk the index of the sort order through the whole tenant.
 //
 // Why columns rather than a table of search tokens
-// (user_search(tenant_id, token, user_seq)): the columns cost a create four
-// more index entries, all in the row the create writes anyway, and an
-// update that leaves the name and externalId alone changes none of them;
-// a token table would take a row for each of about seven values of every
-// user, a second index for the cascade on delete, and a delete and insert
-// of the rows on every update that changes one. The reads are index
-// ranges either way: seven small ones for a word rather than one.
+// (user_search(tenant_id, token, user_seq)): the columns cost a create or
+// an update four more entries in the indexes of the users row it writes
+// anyway, in the same statement; a token table would take a row for each
+// of about seven values of every user, in a second table with two indexes
+// (the lookup and the cascade on delete), and a delete and re-insert of
+// those rows on every update that changes one. The reads are index ranges
+// either way: seven small ones for a word rather than one.
 //
 // The words' conditions are and-ed. One word, the longest (the likeliest
 // to be rare), finds the candidates: the union of its seven ranges. The

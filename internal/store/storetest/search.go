@@ -184,6 +184,16 @@ func testSearchPaging(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("by cursor (-want +got):\n%s", diff)
 	}
+	// NoTotal: a full page does not count the rest; a short one still
+	// tells its total.
+	p, err := s.ListUsers(t.Context(), acme, store.Query{Words: []string{"ext"}, Cursor: true, Count: 2, NoTotal: true})
+	if err != nil || len(p.Users) != 2 || p.Total != -1 || p.Next == nil {
+		t.Errorf("NoTotal, a full page: %d users, total %d, next %v, err %v; want 2, -1, a position", len(p.Users), p.Total, p.Next, err)
+	}
+	p, err = s.ListUsers(t.Context(), acme, store.Query{Words: []string{"ext"}, Cursor: true, Count: 10, NoTotal: true})
+	if err != nil || len(p.Users) != 4 || p.Total != 4 || p.Next != nil {
+		t.Errorf("NoTotal, the whole result: %d users, total %d, next %v, err %v; want 4, 4, none", len(p.Users), p.Total, p.Next, err)
+	}
 	got = nil
 	for start := 1; start <= len(want)+1; start++ {
 		p, err := s.ListUsers(t.Context(), acme, store.Query{Words: []string{"ext"}, SortBy: "userName", StartIndex: start, Count: 1})
