@@ -244,7 +244,7 @@ func nextPath(prefix, next string) string {
 	if p := path.Clean(u.Path); p != prefix && !strings.HasPrefix(p, home) || strings.Contains(u.Path, "//") || strings.Contains(u.Path, "\\") {
 		return home
 	}
-	if u.Path == prefix+"/signin" {
+	if path.Clean(u.Path) == prefix+"/signin" {
 		return home
 	}
 	return next

@@ -174,6 +174,6 @@ func BenchmarkSearchUsers(b *testing.B) {
 
 var searchEmailsOnce sync.Once
 
-// BenchmarkSearchUsers100k: see storetest.Bench.SearchUsers; the same on
+// BenchmarkSearchUsersShared: see storetest.Bench.SearchUsers; the same on
 // PostgreSQL, to compare.
-func BenchmarkSearchUsers100k(b *testing.B) { bench.SearchUsers(b) }
+func BenchmarkSearchUsersShared(b *testing.B) { bench.SearchUsers(b) }
