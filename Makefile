@@ -34,6 +34,7 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run='^$$' -fuzz=FuzzParsePollRequest -fuzztime=30s -fuzzminimizetime=5s ./internal/secevent/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckURL -fuzztime=30s -fuzzminimizetime=5s ./internal/webhook/
 	$(GO) test -run='^$$' -fuzz=FuzzParseTypes -fuzztime=30s -fuzzminimizetime=5s ./internal/webhook/
+	$(GO) test -run='^$$' -fuzz=FuzzNextPath -fuzztime=30s -fuzzminimizetime=5s ./internal/console/
 
 bench: ## run the benchmarks (PostgreSQL ones on a throwaway server)
 	bash scripts/with-postgres.sh $(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -105,10 +104,6 @@ func (c *Console) activityPage(w http.ResponseWriter, r *http.Request, q *req) e
 	return nil
 }
 
-// csvChunk is how many records the CSV export reads at a time: the export
-// is written as it is read, never held whole.
-const csvChunk = 1000
-
 var csvHeader = []string{"time", "request id", "key id", "key name", "client", "method", "path", "query",
 	"resource type", "resource id", "status", "scimType", "detail", "hint"}
 
@@ -128,11 +123,7 @@ func (c *Console) activityCSV(w http.ResponseWriter, r *http.Request, q *req) er
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="activity-`+fileName(q.tenant.Name)+`.csv"`)
-	h.Set("Cache-Control", "no-store")
-	cw := csv.NewWriter(w)
+	cw := csvStart(w, "activity-"+q.tenant.Name+".csv")
 	cw.Write(csvHeader)
 	for {
 		for _, a := range recs {
@@ -151,17 +142,6 @@ func (c *Console) activityCSV(w http.ResponseWriter, r *http.Request, q *req) er
 	}
 }
 
-// fileName is name with every character but ASCII letters, digits, '.',
-// '-' and '_' replaced by '_', to stand in a Content-Disposition header.
-func fileName(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x80 && (r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return r
-		}
-		return '_'
-	}, name)
-}
-
 // csvRecord is a record as a row of csvHeader.
 func csvRecord(a store.Activity, keyName, hint string) []string {
 	row := []string{a.Time.UTC().Format(time.RFC3339Nano), a.RequestID, a.KeyID, keyName, a.Client, a.Method, a.Path, a.Query,
@@ -170,15 +150,4 @@ func csvRecord(a store.Activity, keyName, hint string) []string {
 		row[i] = csvSafe(cell)
 	}
 	return row
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula: a cell
-// that starts with =, +, -, @ (or a tab or carriage return, which some
-// spreadsheets skip before looking) gets a leading '. Paths, queries,
-// details and key names come from clients and admins.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -45,18 +45,24 @@ type env struct {
 	reg    *prometheus.Registry // the console's metrics
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t, ":memory:", nil) }
+
+// newEnvAt is newEnv on the SQLite database at path.
+func newEnvAt(t testing.TB, path string) *env { t.Helper(); return newEnvWith(t, path, nil) }
+
+// newEnvClock is newEnv with the clock of SCIM and the console set to now.
+func newEnvClock(t testing.TB, now func() time.Time) *env {
 	t.Helper()
-	return newEnvAt(t, nil)
+	return newEnvWith(t, ":memory:", now)
 }
 
-// newEnvAt is newEnv with the clock of SCIM and the console set to now
+// newEnvWith is newEnv on the SQLite database at path, with the clock now
 // (nil: the real one).
-func newEnvAt(t testing.TB, now func() time.Time) *env {
+func newEnvWith(t testing.TB, path string, now func() time.Time) *env {
 	t.Helper()
 	hashOnce.Do(func() { pwHash, _ = auth.HashPassword(context.Background(), testPassword) })
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, ":memory:")
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func TestKeysRotate(t *testing.T) {
 func TestKeysRotationOverlap(t *testing.T) {
 	start := time.Now().UTC()
 	var later atomic.Int64 // how far the clock is ahead of start
-	e := newEnvAt(t, func() time.Time { return start.Add(time.Duration(later.Load())) })
+	e := newEnvClock(t, func() time.Time { return start.Add(time.Duration(later.Load())) })
 	b := e.signedIn("admin")
 	id, old := e.storeKey("Okta", time.Time{})
 	r := b.post("/keys", "/keys/"+id+"/rotate", url.Values{"overlap": {"1h"}})

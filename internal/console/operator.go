@@ -59,7 +59,7 @@ func (c *Console) opPage(h handler) http.Handler {
 		q := reqOf(r)
 		if q.sess == nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, operatorPrefix+"/signin?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+				http.Redirect(w, r, signInURL(operatorPrefix, r), http.StatusSeeOther)
 				return
 			}
 			c.fail(w, r, q, errorf(http.StatusForbidden, "You are not signed in (or your session has ended). Please sign in again."))
@@ -130,7 +130,8 @@ func (c *Console) opSignIn(w http.ResponseWriter, r *http.Request, q *req) error
 		return err
 	}
 	c.metrics.SignIn("operator", metrics.SignInSuccess)
-	return redirect(w, r, q, "/")
+	http.Redirect(w, r, nextPath(operatorPrefix, data.Next), http.StatusSeeOther)
+	return nil
 }
 
 func (c *Console) opSignOut(w http.ResponseWriter, r *http.Request, q *req) error {

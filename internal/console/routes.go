@@ -28,6 +28,7 @@ func (c *Console) routes() {
 	m.Handle("POST /roles/{id}", c.page(store.PermManageRoles, c.updateRole))
 
 	m.Handle("GET /users", c.page(store.PermViewUsers, c.usersPage))
+	m.Handle("GET /users.csv", c.page(store.PermViewUsers, c.usersCSV))
 	m.Handle("GET /users/{id}", c.page(store.PermViewUsers, c.userPage))
 	m.Handle("POST /users/{id}/roles", c.page(store.PermManageRoles, c.setUserRoles))
 	m.Handle("POST /users/{id}/password", c.page(store.PermManageUsers, c.setPassword))

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
@@ -253,7 +252,7 @@ func (c *Console) serveTenant(w http.ResponseWriter, r *http.Request, name, pref
 	if ended != "" {
 		setCookie(w, r, tenantCookie, "", prefix+"/", -1)
 		if r.Method == http.MethodGet && rest != "/signin" {
-			http.Redirect(w, r, prefix+"/signin?ended="+ended+"&next="+url.QueryEscape(rest), http.StatusSeeOther)
+			http.Redirect(w, r, signInURL(prefix, r2, "ended", ended), http.StatusSeeOther)
 			return
 		}
 	}
@@ -268,7 +267,7 @@ func (c *Console) page(perm string, h handler) http.Handler {
 		q := reqOf(r)
 		if q.sess == nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, q.prefix+"/signin?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+				http.Redirect(w, r, signInURL(q.prefix, r), http.StatusSeeOther)
 				return
 			}
 			c.fail(w, r, q, errorf(http.StatusForbidden, "You are not signed in (or your session has ended). Please sign in again."))

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -191,11 +193,61 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, q *req) error {
 		return err
 	}
 	c.metrics.SignIn("tenant", metrics.SignInSuccess)
-	next := data.Next
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || next == "/signin" {
-		next = "/"
+	http.Redirect(w, r, nextPath(q.prefix, data.Next), http.StatusSeeOther)
+	return nil
+}
+
+// signInURL is the sign-in page of the console at prefix for a request
+// of r's that needs a session: its next parameter is the page asked for,
+// its query string included, so that signing in leads back to it.
+func signInURL(prefix string, r *http.Request, params ...string) string {
+	next := prefix + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		next += "?" + r.URL.RawQuery
 	}
-	return redirect(w, r, q, next)
+	v := url.Values{"next": {next}}
+	for i := 0; i+1 < len(params); i += 2 {
+		v.Set(params[i], params[i+1])
+	}
+	return prefix + "/signin?" + v.Encode()
+}
+
+// hasControl reports whether s holds an ASCII control character.
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// maxNext bounds the length of a next parameter.
+const maxNext = 4096
+
+// nextPath is where signing in to the console at prefix (/t/acme/console,
+// /console, /operator) leads, given the next parameter: next itself when
+// it is a local path below prefix (a path and query, no scheme or host),
+// else the console's home. It refuses what would leave the console: an
+// absolute or protocol-relative URL (https://evil, //evil), a backslash
+// (which browsers read as a slash: /\evil), control characters, dot
+// segments or their percent-encodings that climb out of prefix, and
+// another console's prefix (/t/other/console/...); and the sign-in page
+// itself.
+func nextPath(prefix, next string) string {
+	home := prefix + "/"
+	if len(next) > maxNext || !strings.HasPrefix(next, home) || strings.ContainsAny(next, "\\") {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil || hasControl(next) || hasControl(u.Path) {
+		return home
+	}
+	// The path as the browser will resolve it: decoded (%2e%2e is ..),
+	// then its dot segments removed. Decoded, it holds no empty segment
+	// and no backslash either (%2F%2F, %5C).
+	if p := path.Clean(u.Path); p != prefix && !strings.HasPrefix(p, home) || strings.Contains(u.Path, "//") || strings.Contains(u.Path, "\\") {
+		return home
+	}
+	if path.Clean(u.Path) == prefix+"/signin" {
+		return home
+	}
+	return next
 }
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, q *req) error {

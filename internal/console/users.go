@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/scimd/scimd/internal/auth"
 	"github.com/scimd/scimd/internal/scim/filter"
@@ -18,10 +19,11 @@ const usersPerPage = 50
 type userRow struct {
 	ID, UserName, DisplayName, Email string
 	Active                           bool
+	Created, Modified                time.Time
 }
 
 func rowOf(u store.User) userRow {
-	row := userRow{ID: u.ID, Active: true}
+	row := userRow{ID: u.ID, Active: true, Created: u.Created, Modified: u.Modified}
 	row.UserName, _ = u.Attrs["userName"].(string)
 	row.DisplayName, _ = u.Attrs["displayName"].(string)
 	if row.DisplayName == "" {
@@ -46,47 +48,159 @@ func rowOf(u store.User) userRow {
 	return row
 }
 
-type usersData struct {
-	Filter, Status string
-	Users          []userRow
-	Total, Start   int
-	Prev, Next     string
+// userSorts are the columns the users list sorts by: the sort parameter's
+// value and the store's SortBy. E-mail is not among them: the addresses
+// are in a side table, and sorting by them would read every user.
+var userSorts = []struct{ param, sortBy, label string }{
+	{"userName", "userName", "userName"},
+	{"name", "displayName", "Name"},
+	{"status", "active", "Status"},
+	{"created", "meta.created", "Created"},
+	{"modified", "meta.lastModified", "Modified"},
 }
 
-// usersPage lists users. The filter is a SCIM filter, parsed and run by the
-// same engine as SCIM's /Users?filter=.
-func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, q *req) error {
+// userSearch is the search of the users list and of its CSV export, read
+// from the query string: the text typed (filter), the status, the sort.
+type userSearch struct {
+	Text, Status string
+	Sort         string // a userSorts param, or "" for creation order
+	Desc         bool
+	// What the text was taken as: Filter when it parses as a SCIM filter,
+	// else Words.
+	Filter     filter.Expr
+	Words      []string
+	NotAFilter string // why the text is not a SCIM filter, when it looks like one
+}
+
+// readUserSearch reads the search parameters of r.
+func readUserSearch(r *http.Request) userSearch {
 	qs := r.URL.Query()
-	d := usersData{Filter: strings.TrimSpace(qs.Get("filter")), Status: qs.Get("status")}
-	d.Start, _ = strconv.Atoi(qs.Get("start"))
+	s := userSearch{Text: strings.TrimSpace(qs.Get("filter")), Status: qs.Get("status"), Desc: qs.Get("order") == "desc"}
+	if s.Status != "active" && s.Status != "inactive" {
+		s.Status = "all"
+	}
+	for _, us := range userSorts {
+		if qs.Get("sort") == us.param {
+			s.Sort = us.param
+		}
+	}
+	if s.Sort == "" {
+		s.Desc = false
+	}
+	if s.Text == "" {
+		return s
+	}
+	f, err := filter.Parse(s.Text)
+	if err == nil {
+		s.Filter = f
+		return s
+	}
+	s.Words = strings.Fields(s.Text)
+	if strings.ContainsAny(s.Text, `"[]()`) {
+		s.NotAFilter = err.Error()
+	}
+	return s
+}
+
+// query is the store query of s.
+func (s userSearch) query() store.Query {
+	q := store.Query{Filter: s.Filter, Words: s.Words, SortDescending: s.Desc}
+	for _, us := range userSorts {
+		if us.param == s.Sort {
+			q.SortBy = us.sortBy
+		}
+	}
+	if s.Status != "all" {
+		active := filter.Expr(&filter.Compare{Path: filter.Path{Attr: "active"}, Op: filter.Eq, Value: s.Status == "active"})
+		if q.Filter != nil {
+			active = &filter.And{Left: q.Filter, Right: active}
+		}
+		q.Filter = active
+	}
+	return q
+}
+
+// values are the query string of s, with extra parameters (start).
+func (s userSearch) values(extra ...string) url.Values {
+	v := url.Values{}
+	if s.Text != "" {
+		v.Set("filter", s.Text)
+	}
+	if s.Status != "all" {
+		v.Set("status", s.Status)
+	}
+	if s.Sort != "" {
+		v.Set("sort", s.Sort)
+		if s.Desc {
+			v.Set("order", "desc")
+		}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	return v
+}
+
+// sortLink is a column header of the users list: a link that sorts by the
+// column, the other way round when the list is sorted by it already.
+type sortLink struct {
+	Label, Href string
+	Current     string // "asc" or "desc" when the list is sorted by the column
+}
+
+type usersData struct {
+	Filter, Status string
+	// Mode says what the text was taken as: "filter", "words" or "".
+	Mode         string
+	Words        []string
+	NotAFilter   string
+	Sorts        map[string]sortLink // by userSorts param
+	CSV          string
+	Users        []userRow
+	Total, Start int
+	Prev, Next   string
+}
+
+// usersPage lists users. The text typed is a SCIM filter when it parses as
+// one (run by the same engine as SCIM's /Users?filter=), else words that
+// each must begin the userName, displayName, a name part, an e-mail
+// address or the externalId (store.Query.Words).
+func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	s := readUserSearch(r)
+	d := usersData{Filter: s.Text, Status: s.Status, Words: s.Words, NotAFilter: s.NotAFilter, Sorts: map[string]sortLink{}}
+	switch {
+	case s.Filter != nil:
+		d.Mode = "filter"
+	case len(s.Words) > 0:
+		d.Mode = "words"
+	}
+	d.Start, _ = strconv.Atoi(r.URL.Query().Get("start"))
 	d.Start = max(d.Start, 1)
-	expr := d.Filter
-	switch d.Status {
-	case "active", "inactive":
-		cond := "active eq " + strconv.FormatBool(d.Status == "active")
-		if expr != "" {
-			expr = "(" + expr + ") and " + cond
-		} else {
-			expr = cond
+	for _, us := range userSorts {
+		l := sortLink{Label: us.label}
+		by := s
+		by.Sort, by.Desc = us.param, false
+		if s.Sort == us.param {
+			l.Current = "asc"
+			if s.Desc {
+				l.Current = "desc"
+			}
+			by.Desc = !s.Desc
 		}
-	default:
-		d.Status = "all"
+		l.Href = "?" + by.values().Encode()
+		d.Sorts[us.param] = l
 	}
-	query := store.Query{StartIndex: d.Start, Count: usersPerPage}
+	d.CSV = q.prefix + "/users.csv?" + s.values().Encode()
+	query := s.query()
+	query.StartIndex, query.Count = d.Start, usersPerPage
 	v := c.view(q, "Users", &d)
-	if expr != "" {
-		f, err := filter.Parse(expr)
-		if err != nil {
-			v.Error = "Invalid filter: " + err.Error()
-			c.render(w, http.StatusBadRequest, "users", v)
-			return nil
-		}
-		query.Filter = f
-	}
 	page, err := c.st.ListUsers(r.Context(), q.tenant.ID, query)
 	var fe *store.FilterError
 	if errors.As(err, &fe) {
 		v.Error = "Invalid filter: " + fe.Msg
+		if d.Mode == "words" {
+			v.Error = "Invalid search: " + fe.Msg
+		}
 		c.render(w, http.StatusBadRequest, "users", v)
 		return nil
 	}
@@ -97,9 +211,7 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, q *req) erro
 	for _, u := range page.Users {
 		d.Users = append(d.Users, rowOf(u))
 	}
-	link := func(start int) string {
-		return "?" + url.Values{"filter": {d.Filter}, "status": {d.Status}, "start": {strconv.Itoa(start)}}.Encode()
-	}
+	link := func(start int) string { return "?" + s.values("start", strconv.Itoa(start)).Encode() }
 	if d.Start > 1 {
 		d.Prev = link(max(1, d.Start-usersPerPage))
 	}
@@ -117,6 +229,9 @@ type userData struct {
 	Roles     []store.Role
 	UserRoles map[int64]bool
 	History   []store.Activity
+	// Groups are the groups the user belongs to, directly or through a
+	// nested group (as SCIM's groups attribute lists them).
+	Groups []store.GroupRef
 }
 
 func (c *Console) userPage(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -140,6 +255,11 @@ func (c *Console) userPage(w http.ResponseWriter, r *http.Request, q *req) error
 	for _, role := range urs {
 		d.UserRoles[role.ID] = true
 	}
+	groups, err := c.st.UserGroups(r.Context(), q.tenant.ID, []string{id})
+	if err != nil {
+		return err
+	}
+	d.Groups = groups[id]
 	if d.History, _, err = c.cs.ActivityLog(r.Context(), q.tenant.ID, store.ActivityQuery{ResourceType: "User", ResourceID: id, Limit: 100}); err != nil {
 		return err
 	}

@@ -141,6 +141,13 @@ type User struct {
 // Query selects, orders and pages a list of resources.
 type Query struct {
 	Filter filter.Expr // nil: all resources
+	// Words, for ListUsers only, keeps the users of whom every word is a
+	// case-insensitive prefix (under scim.Fold) of the userName, the
+	// displayName, name.givenName, name.familyName, name.formatted, an
+	// e-mail value or the externalId: the console's search. It is and-ed
+	// with Filter; empty words are ignored; ListGroups refuses it with a
+	// *FilterError. SCIM never sets it.
+	Words []string
 	// SortBy is an attribute path (e.g. "userName", "name.familyName",
 	// "meta.created"); "" keeps creation order.
 	SortBy         string
@@ -154,6 +161,11 @@ type Query struct {
 	// repeated.
 	Cursor bool
 	After  *Position
+	// NoTotal spares the count of the matches when the page does not tell
+	// it (a full page): the page's Total is then -1. For a walk through a
+	// whole list (the console's CSV export), whose pages would each count
+	// it again.
+	NoTotal bool
 }
 
 // Position is a place in a list's order, for cursor paging (RFC 9865): the

@@ -36,9 +36,12 @@ func (dialect) In(expr, elem string) string { return expr + " = ANY(CAST(? AS " 
 func (dialect) Rows(alias, elem string) string {
 	return "unnest(CAST(? AS " + elem + "[])) WITH ORDINALITY AS " + alias + "(value, ord)"
 }
-func (dialect) List(v any) any      { return v } // pgx binds slices as arrays
-func (dialect) FixedJoin() string   { return "JOIN" }
-func (dialect) MemberOrder() string { return "ord" }
+func (dialect) List(v any) any    { return v } // pgx binds slices as arrays
+func (dialect) FixedJoin() string { return "JOIN" }
+
+// ByKey: PostgreSQL's planner has statistics to choose by.
+func (dialect) ByKey(table string) string { return table }
+func (dialect) MemberOrder() string       { return "ord" }
 func (dialect) JSONField(col, key string) string {
 	return "(" + col + " ->> '" + key + "')"
 }

@@ -98,9 +98,11 @@ func BenchmarkCompileFilter(b *testing.B) { bench.CompileFilter(b) }
 // not made (nothing these fixtures serve reads them).
 func genUsers(ctx context.Context, db *DB, tenantID int64, first, n int) error {
 	const q = `WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
-	INSERT INTO users (tenant_id, id, version, created, modified, user_name, user_name_fold, external_id, display_name_fold, active, doc, password_hash)
+	INSERT INTO users (tenant_id, id, version, created, modified, user_name, user_name_fold, external_id, display_name_fold, active,
+		given_name_fold, family_name_fold, external_id_fold, doc, password_hash)
 	SELECT ?, printf('%d-%08d', ?, i), 1, ? + i * 1000000000, ? + i * 1000000000,
 		printf('user%07d@example.com', i), printf('user%07d@example.com', i), printf('ext-%07d', i), printf('user %d', i), 1,
+		'user', printf('number%d', i), printf('ext-%07d', i),
 		jsonb_object(
 			'userName', printf('user%07d@example.com', i),
 			'externalId', printf('ext-%07d', i),
@@ -115,13 +117,23 @@ func genUsers(ctx context.Context, db *DB, tenantID int64, first, n int) error {
 		''
 	FROM n`
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
-	return db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, q, first, first+n, tenantID, tenantID, at, at); err != nil {
+	// In transactions of genChunk users, each well within the writer's
+	// time limit.
+	const genChunk = 25_000
+	for lo := first; lo < first+n; lo += genChunk {
+		hi := min(lo+genChunk, first+n)
+		err := db.writeTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, q, lo, hi, tenantID, tenantID, at, at); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO user_counts (tenant_id, slot, n) VALUES (?, 0, ?) ON CONFLICT (tenant_id, slot) DO UPDATE SET n = user_counts.n + excluded.n", tenantID, hi-lo)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO user_counts (tenant_id, slot, n) VALUES (?, 0, ?) ON CONFLICT (tenant_id, slot) DO UPDATE SET n = user_counts.n + excluded.n", tenantID, n)
-		return err
-	})
+	}
+	return nil
 }
 
 var (

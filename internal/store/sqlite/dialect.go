@@ -31,6 +31,9 @@ func (dialect) List(v any) any {
 }
 func (dialect) FixedJoin() string   { return "CROSS JOIN" }
 func (dialect) MemberOrder() string { return "rowid" }
+
+// ByKey: NOT INDEXED still lets SQLite find rows by rowid (seq).
+func (dialect) ByKey(table string) string { return table + " NOT INDEXED" }
 func (dialect) JSONField(col, key string) string {
 	return "json_extract(" + col + ", '$." + key + "')"
 }

@@ -107,7 +107,7 @@ func TestMigrateIdempotent(t *testing.T) {
 }
 
 // allMigrations are the embedded migrations, in order.
-var allMigrations = []string{"0001_init.sql", "0002_groups.sql", "0003_console.sql", "0004_shared_sql.sql", "0005_console.sql", "0006_server_secrets.sql", "0007_events.sql", "0008_appkeys.sql", "0009_webhooks.sql", "0010_set_keys.sql", "0011_tenant_rate_limit.sql", "0012_webhook_format.sql", "0013_activity_detail.sql", "0014_key_rotation.sql", "0016_tenant_delete.sql"}
+var allMigrations = []string{"0001_init.sql", "0002_groups.sql", "0003_console.sql", "0004_shared_sql.sql", "0005_console.sql", "0006_server_secrets.sql", "0007_events.sql", "0008_appkeys.sql", "0009_webhooks.sql", "0010_set_keys.sql", "0011_tenant_rate_limit.sql", "0012_webhook_format.sql", "0013_activity_detail.sql", "0014_key_rotation.sql", "0015_user_search.sql", "0016_tenant_delete.sql"}
 
 func TestMigrateRefusesNewerDatabase(t *testing.T) {
 	ctx := t.Context()
@@ -539,15 +539,7 @@ func TestOffsetCache(t *testing.T) {
 // type and display) and checks that the counts and folds carry over.
 func TestMigrationSharedSQL(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "old.db")
-	w, err := openPool("file:"+escapePath(path)+"?", "_txlock=immediate&_pragma=journal_mode(WAL)"+pragmas(true), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := migrateTo(ctx, w, "0003_console.sql"); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	db := upgradedDB(t, "0003_console.sql",
 		"INSERT INTO tenants (id, name, created) VALUES (1, 'acme', 0)",
 		`INSERT INTO users (seq, tenant_id, id, version, created, modified, user_name, user_name_fold, active, doc)
 			VALUES (1, 1, 'u1', 1, 0, 0, 'Ada', 'ada', 1, jsonb('{"userName":"Ada","emails":[{"value":"A@x.example","type":"Work","display":"ADA"}]}'))`,
@@ -555,18 +547,7 @@ func TestMigrationSharedSQL(t *testing.T) {
 			VALUES (2, 1, 'u2', 1, 0, 0, 'Bob', 'bob', 1, jsonb('{"userName":"Bob"}'))`,
 		"INSERT INTO user_emails (user_seq, pos, tenant_id, value, value_fold, type, display) VALUES (1, 0, 1, 'A@x.example', 'a@x.example', 'Work', 'ADA')",
 		`INSERT INTO groups (seq, tenant_id, id, version, created, modified, display_name, display_name_fold, doc)
-			VALUES (1, 1, 'g1', 1, 0, 0, 'Eng', 'eng', jsonb('{"displayName":"Eng"}'))`,
-	} {
-		if _, err := w.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	w.Close()
-
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+			VALUES (1, 1, 'g1', 1, 0, 0, 'Eng', 'eng', jsonb('{"displayName":"Eng"}'))`)
 	defer db.Close()
 	if p, err := db.ListUsers(ctx, 1, store.Query{}); err != nil || p.Total != 2 {
 		t.Errorf("users counted after the migration: %d, %v; want 2", p.Total, err)

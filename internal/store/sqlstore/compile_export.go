@@ -85,13 +85,30 @@ func (o Order) ReadKey(v any) any { return o.o.readKey(v) }
 // match where, in the order o, as ListUsers and ListGroups run it, with its
 // arguments.
 func (s *Store) PageQuery(rt *schema.ResourceType, where Cond, o Order, limit, offset int) (string, []any) {
-	return pageQuery(s.listerOf(rt), where.cond(), o.o, limit, offset)
+	l := s.listerOf(rt)
+	return pageQuery(l, l.res.table, where.cond(), o.o, limit, offset)
 }
 
 // CursorQuery is the statement of a page by keyset (where includes the
 // keyset condition), as PageQuery.
 func (s *Store) CursorQuery(rt *schema.ResourceType, where Cond, o Order, limit int) (string, []any) {
-	return cursorQuery(s.listerOf(rt), where.cond(), o.o, limit)
+	l := s.listerOf(rt)
+	return cursorQuery(l, l.res.table, where.cond(), o.o, limit)
+}
+
+// SearchQuery is the statement of a page of users that match where, a
+// condition with a search by words (SearchCond), as ListUsers runs it: by
+// keyset when cursor is set (where then includes the keyset condition),
+// else by offset; and the statement that counts them.
+func (s *Store) SearchQuery(where Cond, o Order, limit, offset int, cursor bool) (page string, args []any, count string) {
+	from := s.d.ByKey("users")
+	count = "SELECT count(*) FROM " + from + " WHERE " + where.SQL
+	if cursor {
+		page, args = cursorQuery(s.usersList, from, where.cond(), o.o, limit)
+		return page, args, count
+	}
+	page, args = pageQuery(s.usersList, from, where.cond(), o.o, limit, offset)
+	return page, args, count
 }
 
 func (s *Store) listerOf(rt *schema.ResourceType) *lister {

@@ -44,6 +44,13 @@ type Dialect interface {
 	// ("CROSS JOIN" on SQLite, whose planner has no statistics to choose
 	// well), or a plain "JOIN".
 	FixedJoin() string
+	// ByKey is the FROM item of table for a statement whose rows must be
+	// found by their primary key, the seq a condition lists, and not by
+	// walking another index in the order asked for (SQLite's "NOT
+	// INDEXED", which its planner, without statistics, needs for the
+	// search by words; a plain table where the planner weighs the choice
+	// itself).
+	ByKey(table string) string
 	// MemberOrder is the column of group_members that orders a group's
 	// members as they were added.
 	MemberOrder() string

@@ -65,6 +65,23 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 		}
 		where = and(where, f)
 	}
+	if len(q.Words) > 0 {
+		if t.table != "users" {
+			return 0, nil, &store.FilterError{Msg: "only users can be searched by words"}
+		}
+		w, err := searchCond(tenantID, q.Words)
+		if err != nil {
+			return 0, nil, err
+		}
+		where = and(where, w)
+	}
+	filtered := where.sql != t.col("tenant_id")+" = ?"
+	// from is the FROM item of the statements that find the rows: a
+	// search finds its candidates by seq (see search.go).
+	from := t.table
+	if len(q.Words) > 0 {
+		from = s.d.ByKey(t.table)
+	}
 	ord, err := compileSort(s.d, t.rt, q.SortBy, q.SortDescending)
 	if err != nil {
 		return 0, nil, err
@@ -73,8 +90,8 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 	start := max(q.StartIndex, 1)
 
 	countSQL, countArgs := l.countSQL, []any{tenantID} // no scan when there is no filter
-	if q.Filter != nil {
-		countSQL, countArgs = "SELECT count(*) FROM "+t.table+" WHERE "+where.sql, where.args
+	if filtered {
+		countSQL, countArgs = "SELECT count(*) FROM "+from+" WHERE "+where.sql, where.args
 	}
 	readCount := func(r Reader) (int, error) {
 		var n int64
@@ -108,16 +125,16 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 			}
 			w = and(where, a)
 		}
-		pageSQL, pageArgs = cursorQuery(l, w, ord, count+1)
+		pageSQL, pageArgs = cursorQuery(l, from, w, ord, count+1)
 	} else {
-		pageSQL, pageArgs = pageQuery(l, where, ord, count, start-1)
+		pageSQL, pageArgs = pageQuery(l, from, where, ord, count, start-1)
 		if stamps {
 			ok = offsetKey{tenant: tenantID, query: queryKey(t.table, where, ord), offset: start - 1}
 			if start > 1 {
 				known, haveKnown = s.offsets.get(ok)
 			}
 			if haveKnown {
-				knownSQL, knownArgs = cursorQuery(l, and(where, ord.afterBound(known.seq, known.key)), ord, count)
+				knownSQL, knownArgs = cursorQuery(l, from, and(where, ord.afterBound(known.seq, known.key)), ord, count)
 			}
 		}
 	}
@@ -209,11 +226,11 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 	// A filtered list is most often a lookup whose page tells its total:
 	// one statement, no transaction. When it does not, the page is read
 	// again with the count, in a transaction.
-	if q.Filter != nil && page == nil && !haveKnown {
+	if filtered && page == nil && !haveKnown {
 		if _, err := readPage(s.q, nil); err != nil {
 			return 0, nil, err
 		}
-		if total >= 0 {
+		if total >= 0 || q.NoTotal {
 			return total, next, nil
 		}
 	}
@@ -235,7 +252,7 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 				return err
 			}
 		}
-		if total < 0 {
+		if total < 0 && !q.NoTotal {
 			total, err = readCount(r)
 		}
 		return err
@@ -246,11 +263,12 @@ func (s *Store) list(ctx context.Context, l *lister, tenantID int64, q store.Que
 	return total, next, nil
 }
 
-// pageQuery returns the query for one page by offset. It finds the page's
-// rows first, by seq, so that the rows that OFFSET skips are walked in an
+// pageQuery returns the query for one page by offset, finding its rows in
+// from (the table, or the dialect's ByKey of it). It finds the page's rows
+// first, by seq, so that the rows that OFFSET skips are walked in an
 // index and never read, then reads the page's rows in the same order. The
 // sort key, when there is one, is the first column, for the offset cache.
-func pageQuery(l *lister, where cond, o order, limit, offset int) (string, []any) {
+func pageQuery(l *lister, from string, where cond, o order, limit, offset int) (string, []any) {
 	t := l.res
 	cols := l.cols
 	args := make([]any, 0, len(o.keyArgs)+len(where.args)+2*len(o.args)+2)
@@ -258,23 +276,23 @@ func pageQuery(l *lister, where cond, o order, limit, offset int) (string, []any
 		cols = o.key + ", " + cols
 		args = append(args, o.keyArgs...)
 	}
-	q := "SELECT " + cols + " FROM " + t.table + " WHERE " + t.col("seq") + " IN (SELECT " + t.col("seq") + " FROM " + t.table +
+	q := "SELECT " + cols + " FROM " + t.table + " WHERE " + t.col("seq") + " IN (SELECT " + t.col("seq") + " FROM " + from +
 		" WHERE " + where.sql + " ORDER BY " + o.sql + " LIMIT ? OFFSET ?) ORDER BY " + o.sql
 	args = append(append(append(append(args, where.args...), o.args...), limit, offset), o.args...)
 	return q, args
 }
 
-// cursorQuery returns the query for one page by keyset: where already has
-// the keyset condition. The sort key, when there is one, is the first
+// cursorQuery returns the query for one page by keyset, from as for
+// pageQuery: where already has the keyset condition. The sort key, when there is one, is the first
 // column, for the next position.
-func cursorQuery(l *lister, where cond, o order, limit int) (string, []any) {
+func cursorQuery(l *lister, from string, where cond, o order, limit int) (string, []any) {
 	cols := l.cols
 	args := make([]any, 0, len(o.keyArgs)+len(where.args)+len(o.args)+1)
 	if o.key != "" {
 		cols = o.key + ", " + cols
 		args = append(args, o.keyArgs...)
 	}
-	q := "SELECT " + cols + " FROM " + l.res.table + " WHERE " + where.sql + " ORDER BY " + o.sql + " LIMIT ?"
+	q := "SELECT " + cols + " FROM " + from + " WHERE " + where.sql + " ORDER BY " + o.sql + " LIMIT ?"
 	args = append(append(append(args, where.args...), o.args...), limit)
 	return q, args
 }

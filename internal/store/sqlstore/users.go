@@ -33,8 +33,10 @@ func newUserSQL(d Dialect) userSQL {
 	u.byUserName = "SELECT " + u.cols + " FROM users WHERE users.tenant_id = ? AND users.user_name_fold = ?"
 	docCols, docVals, docSet := docSQL(d)
 	u.insert = "INSERT INTO users (tenant_id, id, version, created, modified, user_name, user_name_fold, external_id, display_name_fold, active, " +
-		docCols + ", password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + docVals + ", ?)"
+		"given_name_fold, family_name_fold, formatted_name_fold, external_id_fold, " +
+		docCols + ", password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " + docVals + ", ?)"
 	u.update = "UPDATE users SET version = ?, modified = ?, user_name = ?, user_name_fold = ?, external_id = ?, display_name_fold = ?, active = ?, " +
+		"given_name_fold = ?, family_name_fold = ?, formatted_name_fold = ?, external_id_fold = ?, " +
 		docSet + ", password_hash = ? WHERE seq = ?"
 	u.updateIf = u.update + " AND version = ?"
 	u.restore = "SELECT seq, version, created, " + d.JSONOut("doc") + ", password_hash FROM archived_users WHERE tenant_id = ? AND id = ? ORDER BY deleted DESC, seq DESC LIMIT 1" + d.Lock(ForUpdate)
@@ -125,7 +127,10 @@ type hot struct {
 	externalID      any // string or nil
 	displayNameFold any // string or nil
 	active          bool
-	emails          []emailRow
+	// The folded name parts and externalId, for the search by words
+	// (search.go); each a string or nil.
+	givenNameFold, familyNameFold, formattedNameFold, externalIDFold any
+	emails                                                           []emailRow
 }
 
 // emailRow is one user_emails row; nil fields are NULL.
@@ -155,10 +160,13 @@ func (s *Store) derive(attrs map[string]any) (hot, error) {
 	}
 	h.userName, h.userNameFold = un, scim.Fold(un)
 	if s, ok := attrs["externalId"].(string); ok {
-		h.externalID = s
+		h.externalID, h.externalIDFold = s, scim.Fold(s)
 	}
 	if s, ok := attrs["displayName"].(string); ok {
 		h.displayNameFold = scim.Fold(s)
+	}
+	if n, ok := attrs["name"].(map[string]any); ok {
+		h.givenNameFold, h.familyNameFold, h.formattedNameFold = foldedString(n["givenName"]), foldedString(n["familyName"]), foldedString(n["formatted"])
 	}
 	h.active = true
 	switch v := attrs["active"].(type) {
@@ -170,6 +178,14 @@ func (s *Store) derive(attrs map[string]any) (hot, error) {
 	}
 	h.emails = emailRows(attrs)
 	return h, nil
+}
+
+// foldedString is scim.Fold(v) when v is a string, else nil (NULL).
+func foldedString(v any) any {
+	if s, ok := v.(string); ok {
+		return scim.Fold(s)
+	}
+	return nil
 }
 
 // checkLimits returns a *store.LimitError when a resource's attributes,
@@ -308,7 +324,7 @@ func (s *Store) countSlot() int { return rand.IntN(s.d.CountSlots()) }
 // e-mail rows and the tenant's count.
 func (s *Store) insertUser(ctx context.Context, q Querier, tenantID int64, u *store.User, h *hot) {
 	args := []any{tenantID, u.ID, u.Version, nanos(u.Created), nanos(u.Modified), h.userName, h.userNameFold,
-		h.externalID, h.displayNameFold, h.active}
+		h.externalID, h.displayNameFold, h.active, h.givenNameFold, h.familyNameFold, h.formattedNameFold, h.externalIDFold}
 	args = append(append(args, s.docArgs(h.doc, h.docFold)...), u.PasswordHash)
 	if s.d.WriteCTEs() {
 		s.insertUserCTE(ctx, q, tenantID, args, h.emails)
@@ -503,7 +519,8 @@ func (s *Store) planUserUpdate(cur store.User, fn func(*store.User) error) (*use
 		return nil, nil
 	}
 	p := &userPlan{u: u, emails: h.emails, emailsChanged: !slices.Equal(oldEmails, h.emails)}
-	p.args = []any{u.Version, nanos(u.Modified), h.userName, h.userNameFold, h.externalID, h.displayNameFold, h.active}
+	p.args = []any{u.Version, nanos(u.Modified), h.userName, h.userNameFold, h.externalID, h.displayNameFold, h.active,
+		h.givenNameFold, h.familyNameFold, h.formattedNameFold, h.externalIDFold}
 	p.args = append(append(p.args, s.docArgs(h.doc, h.docFold)...), u.PasswordHash)
 	changed := changedPaths(oldDoc, h.doc)
 	if u.PasswordHash != oldHash {

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConditionalDelete", testConditionalDelete},
 	}
 	tests = append(tests, eventTests...)
+	tests = append(tests, searchTests...)
 	for _, g := range groupTests {
 		tests = append(tests, testCase[store.Store]{g.name, func(t *testing.T, s store.Store) { g.fn(t, s, groupStore(t, s)) }})
 	}
